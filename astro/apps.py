@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AstroConfig(AppConfig):
+    name = "astro"
+    verbose_name = "Astro"

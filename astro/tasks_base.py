@@ -1,0 +1,15 @@
+"""Queueing helpers: tasks are sent when the transaction that asked for them commits."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+
+def enqueue_on_commit(task, *args, **kwargs) -> None:
+    """Queue `task` once the current transaction commits (at once outside one).
+
+    A task queued inside a transaction that later rolls back would act on rows
+    that never existed; one queued before commit could run before its rows are
+    visible to the worker.
+    """
+    transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs))

@@ -1,0 +1,78 @@
+"""The inventory sync log (ADR-002 `inventory_sync_log`): one row per sync run."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class SyncStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCESS = "success", "Success"
+    HELD = "held", "Held for an operator"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped (another sync was running)"
+
+
+class SyncTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    TRADE = "trade", "After a trade"
+    API = "api", "Integration API"
+    ADMIN = "admin", "Admin"
+    COMMAND = "command", "Management command"
+
+
+class InventorySyncLog(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sync_started_at = models.DateTimeField()
+    sync_completed_at = models.DateTimeField(null=True, blank=True)
+    sync_status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.RUNNING)
+    steam_inventory_count = models.IntegerField(null=True, blank=True)
+    database_available_count = models.IntegerField(null=True, blank=True)
+    database_assigned_count = models.IntegerField(null=True, blank=True)
+    database_delivered_count = models.IntegerField(null=True, blank=True)
+    database_total_count = models.IntegerField(null=True, blank=True)
+    items_added_count = models.IntegerField(default=0)
+    items_removed_count = models.IntegerField(default=0)
+    items_updated_count = models.IntegerField(default=0)
+    discrepancies_found = models.IntegerField(default=0)
+    error_message = models.TextField(null=True, blank=True)
+    error_details = models.JSONField(null=True, blank=True)
+    sync_duration_ms = models.IntegerField(null=True, blank=True)
+    # Additions: what started the run, and what an operator decided about a held one.
+    trigger = models.CharField(max_length=16, choices=SyncTrigger.choices, default=SyncTrigger.SCHEDULE)
+    resolution = models.CharField(max_length=16, null=True, blank=True)
+    resolved_by = models.CharField(max_length=150, null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "inventory_sync_log"
+        verbose_name = "inventory sync run"
+        ordering = ["-sync_started_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(sync_status__in=SyncStatus.values), name="sync_log_status_valid"),
+            models.CheckConstraint(condition=Q(trigger__in=SyncTrigger.values), name="sync_log_trigger_valid"),
+            models.CheckConstraint(
+                condition=Q(resolution__isnull=True) | Q(resolution__in=["applied", "discarded"]),
+                name="sync_log_resolution_valid",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(items_added_count__gte=0) & Q(items_removed_count__gte=0) & Q(items_updated_count__gte=0)
+                    & Q(discrepancies_found__gte=0)
+                    & (Q(steam_inventory_count__isnull=True) | Q(steam_inventory_count__gte=0))
+                    & (Q(sync_duration_ms__isnull=True) | Q(sync_duration_ms__gte=0))
+                ),
+                name="sync_log_counts_non_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-sync_started_at"], name="sync_log_started"),
+            models.Index(fields=["sync_status", "-sync_started_at"], name="sync_log_status_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"sync {self.sync_started_at:%Y-%m-%d %H:%M:%S} ({self.sync_status})"
