@@ -1,0 +1,60 @@
+"""The embedded PostgreSQL and Redis start, keep their data across a restart, and are reused."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = r"""
+import json, sys
+from astro import embedded
+import psycopg, redis
+action = sys.argv[1]
+pg_url, redis_url = embedded.ensure_postgres(), embedded.ensure_redis()
+started = sorted(embedded.started_here())
+r = redis.Redis.from_url(redis_url)
+with psycopg.connect(pg_url, autocommit=True) as conn:
+    if action == "write":
+        conn.execute("CREATE TABLE IF NOT EXISTS kept (v text)")
+        conn.execute("INSERT INTO kept VALUES ('survives')")
+        r.set("kept", "survives")
+        r.execute_command("SAVE")
+    value = conn.execute("SELECT v FROM kept").fetchone()[0]
+print(json.dumps({"pg": pg_url, "redis": redis_url, "started": started,
+                  "pg_value": value, "redis_value": (r.get("kept") or b"").decode()}))
+if action == "stop":
+    embedded.stop_redis(); embedded.stop_postgres()
+"""
+
+
+def _run(data_dir, action):
+    env = {**os.environ, "ASTRO_DATA_DIR": str(data_dir)}
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, action], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stderr
+    import json
+
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_embedded_services_start_keep_data_and_are_reused(tmp_path):
+    data_dir = tmp_path / "astro-data"
+    first = _run(data_dir, "write")
+    assert first["started"] == ["postgres", "redis"]
+    assert (data_dir / "postgres" / "PG_VERSION").exists()
+
+    # A second process finds both running and reuses them.
+    second = _run(data_dir, "read")
+    assert second["started"] == []
+    assert second["redis"] == first["redis"]
+    assert second["pg_value"] == "survives"
+
+    # Stopped, then started again: the data is still there.
+    _run(data_dir, "stop")
+    third = _run(data_dir, "stop")
+    assert third["started"] == ["postgres", "redis"]
+    assert third["pg_value"] == "survives"
+    assert third["redis_value"] == "survives"
