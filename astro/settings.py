@@ -99,6 +99,7 @@ TEMPLATES = [
 # ------------------------------------------------------------------ services
 # No DATABASE_URL / REDIS_URL: start (or reuse) the embedded servers, and export
 # their URLs so that every child process (worker, beat, sandbox) uses the same ones.
+ASTRO_CONFIGURED_SERVICES = {name for name in ("DATABASE_URL", "REDIS_URL") if env_str(name, None)}
 if not env_str("DATABASE_URL", None):
     os.environ["DATABASE_URL"] = embedded.ensure_postgres()
 if not env_str("REDIS_URL", None):
