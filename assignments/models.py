@@ -113,3 +113,78 @@ class AssignmentItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_name_at_assignment} in {self.assignment_id}"
+
+
+class AttemptOutcome(models.TextChoices):
+    """How one delivery attempt ended (or where it stands while it is open)."""
+
+    SENDING = "sending", "Sending"
+    OFFER_ACTIVE = "offer_active", "Offer active"
+    ACCEPTED = "accepted", "Accepted"
+    ESCROW = "escrow", "Accepted into escrow"
+    DECLINED = "declined", "Declined by the user"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled (not by Astro)"
+    COUNTERED = "countered", "Countered by the user"
+    CANCELLED_BY_SECOND_FACTOR = "cancelled_by_second_factor", "Cancelled by second factor"
+    INVALID = "invalid", "Invalid offer"
+    INVALID_ITEMS = "invalid_items", "Items no longer available"
+    REVERTED = "reverted", "Trade reverted"
+    TIMED_OUT = "timed_out", "Cancelled by Astro after the offer lifetime"
+    CANCELLED_BY_ASTRO = "cancelled_by_astro", "Cancelled by Astro (assignment cancelled or resent)"
+    STEAM_UNAVAILABLE = "steam_unavailable", "Steam unavailable, retried later"
+    OUTCOME_UNKNOWN = "outcome_unknown", "Send outcome unknown"
+    REJECTED = "rejected", "Rejected by Steam"
+    SUPERSEDED = "superseded", "Taken over after the worker stopped"
+
+
+OPEN_ATTEMPT_OUTCOMES = (AttemptOutcome.SENDING, AttemptOutcome.OFFER_ACTIVE, AttemptOutcome.ESCROW)
+
+
+class DeliveryAttempt(models.Model):
+    """One attempt at delivering an assignment: one claim, at most one trade offer.
+
+    `tag` goes into the offer's message; it is how a send that failed on our side
+    but created the offer on Steam's is found again and adopted instead of repeated.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="attempts")
+    number = models.IntegerField()
+    tag = models.CharField(max_length=64, unique=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    trade_offer_id = models.CharField(max_length=32, null=True, blank=True)
+    adopted = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=32, choices=AttemptOutcome.choices, default=AttemptOutcome.SENDING)
+    error_code = models.CharField(max_length=64, null=True, blank=True)
+    error_message = models.TextField(null=True, blank=True)
+    # Why Astro itself asked Steam to cancel this attempt's offer (lifetime,
+    # assignment_cancel, resend, duplicate): a Canceled state we caused is not
+    # "cancelled by someone else", and must not be retried as one.
+    cancel_requested = models.CharField(max_length=32, null=True, blank=True)
+    # Whether an offer that ended undelivered counts toward DELIVERY_MAX_ATTEMPTS;
+    # an operator's retry starts a fresh budget by clearing it on earlier attempts.
+    counted = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "delivery_attempts"
+        ordering = ["assignment_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "number"], name="delivery_attempts_assignment_number"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="delivery_attempts_number_positive"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=AttemptOutcome.values), name="delivery_attempts_outcome_valid"
+            ),
+            # At most one open attempt per assignment: two workers can never both be
+            # sending, or both following an offer, for the same assignment.
+            models.UniqueConstraint(
+                fields=["assignment"],
+                condition=Q(outcome__in=OPEN_ATTEMPT_OUTCOMES),
+                name="delivery_attempts_one_open",
+            ),
+        ]
+        indexes = [models.Index(fields=["trade_offer_id"], name="delivery_attempts_offer")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.assignment_id} ({self.outcome})"
