@@ -64,6 +64,7 @@ EVENT_TYPES: dict[str, EventSpec] = {
     # integration API
     "api.key_created": _spec("api", "info", "An API key was created for an external system."),
     "api.key_revoked": _spec("api", "warning", "An API key was revoked."),
+    "api.system_created": _spec("api", "info", "An external system was registered for the integration API."),
     # system
     "system.demo_seeded": _spec("system", "info", "make demo loaded its demo data."),
 }
