@@ -1,0 +1,546 @@
+"""Steam JSON -> the dataclasses of astro/steam/types.py.
+
+Pure functions, no HTTP: they are tested against the real responses in
+../shared/steam-fixtures/. A response that does not have the shape Steam gives
+raises `SteamTransientError` (a garbled or cut answer is Steam's hiccup, not a
+reason to believe the data), never returns half of what was asked.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from astro.steam.errors import SteamPermanentError, SteamTransientError
+from astro.steam.types import (
+    InventoryItem,
+    MarketPrice,
+    OfferAsset,
+    OfferState,
+    PlayerSummary,
+    TradeAsset,
+    TradeOffer,
+    TradeStatus,
+    TradeStatusCode,
+)
+
+STEAM_ID64_BASE = 76561197960265728
+
+
+def account_id_to_steam_id(account_id: int) -> int:
+    return STEAM_ID64_BASE + int(account_id)
+
+
+def steam_id_to_account_id(steam_id: int) -> int:
+    return int(steam_id) - STEAM_ID64_BASE
+
+
+# ------------------------------------------------------------------ trade URLs
+@dataclass(frozen=True)
+class TradeUrl:
+    account_id: int
+    token: str
+
+    @property
+    def steam_id(self) -> int:
+        return account_id_to_steam_id(self.account_id)
+
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def parse_trade_url(url: str) -> TradeUrl:
+    """`https://steamcommunity.com/tradeoffer/new/?partner=<accountid>&token=<token>`.
+
+    Anything else is refused before it reaches Steam (`invalid_trade_url`).
+    """
+    try:
+        parts = urlsplit((url or "").strip())
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme != "https"
+        or parts.hostname != "steamcommunity.com"
+        or parts.port is not None
+        or parts.path.rstrip("/") != "/tradeoffer/new"
+    ):
+        raise SteamPermanentError(
+            "not a Steam trade URL (https://steamcommunity.com/tradeoffer/new/?partner=...&token=...)",
+            code="invalid_trade_url",
+        )
+    query = parse_qs(parts.query)
+    partner = query.get("partner", [""])
+    token = query.get("token", [""])
+    if len(partner) != 1 or not partner[0].isdigit() or len(token) != 1 or not _TOKEN.match(token[0]):
+        raise SteamPermanentError("the trade URL needs one numeric partner and one token", code="invalid_trade_url")
+    account_id = int(partner[0])
+    if not 0 < account_id < 2**32:
+        raise SteamPermanentError("the trade URL's partner is not a Steam account id", code="invalid_trade_url")
+    return TradeUrl(account_id=account_id, token=token[0])
+
+
+# ------------------------------------------------------------------- inventory
+@dataclass(frozen=True)
+class InventoryPage:
+    items: list[InventoryItem]
+    more_items: bool
+    last_assetid: str | None
+    total_count: int
+
+
+def _flag(value: Any) -> bool:
+    """Steam flags: 0/1 in inventories, true/false in offers, "1"/"0" in classinfo."""
+    if isinstance(value, str):
+        return value.strip() not in ("", "0", "false")
+    return bool(value)
+
+
+def _as_list(value: Any) -> list:
+    """classinfo renders arrays as {"0": ..., "1": ...}, or "" when empty."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return [value[key] for key in sorted(value, key=lambda k: int(k) if str(k).isdigit() else 0)]
+    return []
+
+
+def normalize_description(raw: dict[str, Any]) -> dict[str, Any]:
+    """One description in the inventory shape, whichever endpoint it came from.
+
+    classinfo (ISteamEconomy/GetAssetClassInfo) gives lists as index-keyed dicts,
+    flags as strings and tags with `name`/`category_name`; inventory pages give
+    lists, 0/1 and `localized_tag_name`; trade offers give booleans.
+    """
+    description = dict(raw)
+    for key in ("descriptions", "owner_descriptions", "actions", "market_actions", "fraudwarnings"):
+        if key in description:
+            description[key] = _as_list(description[key])
+    tags = []
+    for tag in _as_list(description.get("tags")):
+        tag = dict(tag)
+        tag.setdefault("localized_tag_name", tag.get("name"))
+        tag.setdefault("localized_category_name", tag.get("category_name"))
+        tags.append(tag)
+    if "tags" in description:
+        description["tags"] = tags
+    for key in ("tradable", "marketable", "commodity", "currency", "sealed"):
+        if key in description:
+            description[key] = int(_flag(description[key]))
+    return description
+
+
+def rarity_of(description: dict[str, Any]) -> str | None:
+    """The localized name of the "Rarity" tag ("Consumer Grade", "Covert", ...)."""
+    for tag in description.get("tags") or []:
+        if tag.get("category") == "Rarity":
+            return tag.get("localized_tag_name") or tag.get("name")
+    return None
+
+
+# Steam writes the end of a trade hold / trade protection in the item's owner
+# descriptions, e.g. "Tradable After Jul 23, 2025 (7:00:00) GMT",
+# "Tradable/Marketable After Jul 23, 2025 (7:00:00) GMT", or (trade protection)
+# "... cannot be consumed, modified, or transferred until Jul 23, 2025 (7:00:00) GMT".
+_HOLD_DATE = re.compile(
+    r"(?:After|until)\s+([A-Z][a-z]{2,8})\.?\s+(\d{1,2}),\s+(\d{4})\s*\((\d{1,2}):(\d{2}):(\d{2})\)\s*GMT",
+    re.I,
+)
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+
+
+def _hold_date_from_text(text: str) -> datetime | None:
+    match = _HOLD_DATE.search(html.unescape(re.sub(r"<[^>]+>", " ", text or "")))
+    if not match:
+        return None
+    month = _MONTHS.get(match.group(1)[:3].lower())
+    if month is None:
+        return None
+    day, year, hour, minute, second = (int(match.group(i)) for i in range(2, 7))
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _iso_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def tradable_after_of(description: dict[str, Any]) -> datetime | None:
+    """When a held item becomes tradable, as Steam says it; None when tradable now
+    or when Steam gives no date (a permanently untradable item)."""
+    if _flag(description.get("tradable", 1)):
+        return None
+    # The date Steam renders for the owner first; `cache_expiration` (ISO 8601,
+    # set on held items' descriptions) is the same moment in machine form.
+    for entry in _as_list(description.get("owner_descriptions")) + _as_list(description.get("descriptions")):
+        if isinstance(entry, dict):
+            found = _hold_date_from_text(str(entry.get("value", "")))
+            if found:
+                return found
+    return _iso_datetime(description.get("cache_expiration"))
+
+
+def _int(value: Any, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise SteamTransientError(f"Steam sent a malformed {what}: {value!r}") from None
+
+
+def description_key(entry: dict[str, Any]) -> tuple[str, str]:
+    return (str(entry.get("classid")), str(entry.get("instanceid") or "0"))
+
+
+def parse_inventory_page(payload: Any, *, app_id: int, context_id: int) -> InventoryPage:
+    """One page of GET /inventory/{steamid}/{appid}/{contextid}.
+
+    Joins each asset to its description on (classid, instanceid) and to its
+    `asset_properties` on assetid. A page with no `assets` key (an empty inventory,
+    or only hidden items) is a valid, empty page.
+    """
+    if not isinstance(payload, dict) or payload.get("success") != 1:
+        raise SteamTransientError("Steam sent no inventory (success is not 1)")
+    descriptions = {
+        description_key(d): normalize_description(d) for d in payload.get("descriptions") or [] if isinstance(d, dict)
+    }
+    properties = {
+        str(p.get("assetid")): list(p.get("asset_properties") or [])
+        for p in payload.get("asset_properties") or []
+        if isinstance(p, dict)
+    }
+    items: list[InventoryItem] = []
+    for asset in payload.get("assets") or []:
+        description = descriptions.get(description_key(asset))
+        if description is None:
+            # steampy dies with KeyError here; we refuse the page instead of
+            # returning an item we cannot describe (or silently dropping it).
+            raise SteamTransientError(
+                f"inventory page lists asset {asset.get('assetid')} without its description"
+            )
+        asset_id = str(asset.get("assetid"))
+        items.append(
+            InventoryItem(
+                app_id=_int(asset.get("appid", app_id), "appid"),
+                context_id=_int(asset.get("contextid", context_id), "contextid"),
+                asset_id=_int(asset_id, "assetid"),
+                class_id=_int(asset.get("classid"), "classid"),
+                instance_id=_int(asset.get("instanceid") or 0, "instanceid"),
+                amount=_int(asset.get("amount", 1), "amount"),
+                market_hash_name=description.get("market_hash_name") or description.get("name") or "",
+                name=description.get("name") or description.get("market_hash_name") or "",
+                type=description.get("type") or None,
+                rarity=rarity_of(description),
+                tradable=_flag(description.get("tradable", 0)),
+                marketable=_flag(description.get("marketable", 0)),
+                tradable_after=tradable_after_of(description),
+                icon_url=description.get("icon_url") or None,
+                tags=list(description.get("tags") or []),
+                properties=properties.get(asset_id, []),
+                description=description,
+            )
+        )
+    more_items = _flag(payload.get("more_items", 0))
+    last_assetid = payload.get("last_assetid")
+    return InventoryPage(
+        items=items,
+        more_items=more_items,
+        last_assetid=str(last_assetid) if last_assetid else None,
+        total_count=_int(payload.get("total_inventory_count", len(items)), "total_inventory_count"),
+    )
+
+
+def parse_asset_classinfo(payload: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """ISteamEconomy/GetAssetClassInfo `result` -> {(classid, instanceid): description}."""
+    result = payload.get("result") if isinstance(payload, dict) else None
+    if not isinstance(result, dict) or not _flag(result.get("success", True)):
+        raise SteamTransientError("GetAssetClassInfo sent no result")
+    out = {}
+    for key, raw in result.items():
+        if not isinstance(raw, dict):
+            continue  # the "success" flag
+        classid, _, instanceid = key.partition("_")
+        raw = {"classid": raw.get("classid", classid), "instanceid": raw.get("instanceid", instanceid or "0"), **raw}
+        out[description_key(raw)] = normalize_description(raw)
+    return out
+
+
+# ---------------------------------------------------------------- trade offers
+def _timestamp(value: Any) -> datetime | None:
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else None
+
+
+def _offer_asset(raw: dict[str, Any]) -> OfferAsset:
+    return OfferAsset(
+        app_id=_int(raw.get("appid"), "appid"),
+        context_id=_int(raw.get("contextid"), "contextid"),
+        asset_id=_int(raw.get("assetid"), "assetid"),
+        class_id=int(raw["classid"]) if raw.get("classid") not in (None, "") else None,
+        instance_id=int(raw["instanceid"]) if raw.get("instanceid") not in (None, "") else None,
+        amount=_int(raw.get("amount", 1), "amount"),
+        missing=_flag(raw.get("missing", False)),
+    )
+
+
+def parse_offer_state(value: Any) -> OfferState:
+    """ETradeOfferState, 12 (Reverted) included: steampy's enum stops at 11."""
+    try:
+        return OfferState(int(value))
+    except (TypeError, ValueError):
+        raise SteamTransientError(f"Steam sent an unknown trade offer state {value!r}") from None
+
+
+def parse_trade_offer(raw: dict[str, Any]) -> TradeOffer:
+    """One offer object of GetTradeOffer(s)."""
+    if not isinstance(raw, dict) or not raw.get("tradeofferid"):
+        raise SteamTransientError("Steam sent a trade offer without an id")
+    trade_id = raw.get("tradeid")
+    return TradeOffer(
+        offer_id=str(raw["tradeofferid"]),
+        partner_steam_id=account_id_to_steam_id(_int(raw.get("accountid_other"), "accountid_other")),
+        message=raw.get("message") or "",
+        state=parse_offer_state(raw.get("trade_offer_state")),
+        is_our_offer=_flag(raw.get("is_our_offer", False)),
+        items_to_give=[_offer_asset(a) for a in raw.get("items_to_give") or []],
+        items_to_receive=[_offer_asset(a) for a in raw.get("items_to_receive") or []],
+        created_at=_timestamp(raw.get("time_created")),
+        updated_at=_timestamp(raw.get("time_updated")),
+        expires_at=_timestamp(raw.get("expiration_time")),
+        trade_id=str(trade_id) if trade_id not in (None, "", "0", 0) else None,
+        escrow_end_at=_timestamp(raw.get("escrow_end_date")),
+        confirmation_method=int(raw.get("confirmation_method") or 0),
+    )
+
+
+@dataclass(frozen=True)
+class TradeOffersPage:
+    sent: list[TradeOffer]
+    received: list[TradeOffer]
+    next_cursor: int
+
+
+def parse_trade_offers(payload: Any) -> TradeOffersPage:
+    """One page of IEconService/GetTradeOffers/v1. Both lists may be absent."""
+    response = payload.get("response") if isinstance(payload, dict) else None
+    if not isinstance(response, dict):
+        raise SteamTransientError("GetTradeOffers sent no response object")
+    return TradeOffersPage(
+        sent=[parse_trade_offer(o) for o in response.get("trade_offers_sent") or []],
+        received=[parse_trade_offer(o) for o in response.get("trade_offers_received") or []],
+        next_cursor=int(response.get("next_cursor") or 0),
+    )
+
+
+def parse_get_trade_offer(payload: Any) -> TradeOffer | None:
+    """IEconService/GetTradeOffer/v1; `{"response":{}}` means no such offer."""
+    response = payload.get("response") if isinstance(payload, dict) else None
+    if not isinstance(response, dict):
+        raise SteamTransientError("GetTradeOffer sent no response object")
+    offer = response.get("offer")
+    return parse_trade_offer(offer) if offer else None
+
+
+# ---------------------------------------------------------------------- trades
+def _trade_asset(raw: dict[str, Any]) -> TradeAsset:
+    def optional_int(key: str) -> int | None:
+        value = raw.get(key)
+        return int(value) if value not in (None, "") else None
+
+    return TradeAsset(
+        app_id=_int(raw.get("appid"), "appid"),
+        context_id=_int(raw.get("contextid"), "contextid"),
+        asset_id=_int(raw.get("assetid"), "assetid"),
+        class_id=optional_int("classid"),
+        instance_id=optional_int("instanceid"),
+        new_asset_id=optional_int("new_assetid"),
+        new_context_id=optional_int("new_contextid"),
+    )
+
+
+def parse_trade(raw: dict[str, Any]) -> TradeStatus:
+    """One trade of GetTradeStatus / GetTradeHistory."""
+    if not isinstance(raw, dict) or not raw.get("tradeid"):
+        raise SteamTransientError("Steam sent a trade without an id")
+    try:
+        status = TradeStatusCode(int(raw.get("status")))
+    except (TypeError, ValueError):
+        raise SteamTransientError(f"Steam sent an unknown trade status {raw.get('status')!r}") from None
+    rollback = raw.get("rollback_trade")
+    return TradeStatus(
+        trade_id=str(raw["tradeid"]),
+        partner_steam_id=_int(raw.get("steamid_other"), "steamid_other"),
+        status=status,
+        time_init=_timestamp(raw.get("time_init")),
+        assets_given=[_trade_asset(a) for a in raw.get("assets_given") or []],
+        assets_received=[_trade_asset(a) for a in raw.get("assets_received") or []],
+        rollback_trade_id=str(rollback) if rollback not in (None, "", "0", 0) else None,
+    )
+
+
+def parse_trade_status(payload: Any, trade_id: str) -> TradeStatus | None:
+    """IEconService/GetTradeStatus/v1 for `trade_id`; None when Steam knows no such trade."""
+    response = payload.get("response") if isinstance(payload, dict) else None
+    if not isinstance(response, dict):
+        raise SteamTransientError("GetTradeStatus sent no response object")
+    for raw in response.get("trades") or []:
+        # node-steam-tradeoffer-manager checks this too: never attribute another trade's assets.
+        if str(raw.get("tradeid")) == str(trade_id):
+            return parse_trade(raw)
+    return None
+
+
+@dataclass(frozen=True)
+class TradeHistoryPage:
+    trades: list[TradeStatus]
+    more: bool
+
+
+def parse_trade_history(payload: Any) -> TradeHistoryPage:
+    response = payload.get("response") if isinstance(payload, dict) else None
+    if not isinstance(response, dict):
+        raise SteamTransientError("GetTradeHistory sent no response object")
+    return TradeHistoryPage(
+        trades=[parse_trade(t) for t in response.get("trades") or []],
+        more=_flag(response.get("more", False)),
+    )
+
+
+# --------------------------------------------------------------------- players
+def parse_player_summaries(payload: Any) -> list[PlayerSummary]:
+    """ISteamUser/GetPlayerSummaries/v0002. Unknown ids are simply absent."""
+    response = payload.get("response") if isinstance(payload, dict) else None
+    if not isinstance(response, dict):
+        raise SteamTransientError("GetPlayerSummaries sent no response object")
+    players = []
+    for raw in response.get("players") or []:
+        country = raw.get("loccountrycode")
+        players.append(
+            PlayerSummary(
+                steam_id=_int(raw.get("steamid"), "steamid"),
+                display_name=raw.get("personaname") or None,
+                avatar_url=raw.get("avatarfull") or raw.get("avatarmedium") or raw.get("avatar") or None,
+                profile_url=raw.get("profileurl") or None,
+                country_code=country.upper() if isinstance(country, str) and len(country) == 2 else None,
+                account_created_at=_timestamp(raw.get("timecreated")),
+                visibility=int(raw["communityvisibilitystate"]) if raw.get("communityvisibilitystate") is not None else None,
+            )
+        )
+    return players
+
+
+# ---------------------------------------------------------------------- market
+def parse_price(text: Any) -> Decimal | None:
+    """A Steam price string -> Decimal: "$11.30", "$11.30 USD", "11,30€", "1 234,56 pуб.", "¥ 1,234".
+
+    The last `.` or `,` is the decimal separator when 1 or 2 digits follow it;
+    otherwise every separator groups thousands.
+    """
+    if not isinstance(text, str):
+        return None
+    body = re.sub(r"[^\d.,]", "", text.replace("\xa0", " "))
+    body = body.strip(".,")
+    if not re.search(r"\d", body):
+        return None
+    match = re.search(r"[.,](\d{1,2})$", body)
+    if match:
+        whole = re.sub(r"[.,]", "", body[: match.start()])
+        number = f"{whole or '0'}.{match.group(1)}"
+    else:
+        number = re.sub(r"[.,]", "", body)
+    try:
+        return Decimal(number)
+    except InvalidOperation:
+        return None
+
+
+def parse_volume(text: Any) -> int | None:
+    """"1,234" -> 1234."""
+    if isinstance(text, int):
+        return text
+    if not isinstance(text, str):
+        return None
+    digits = re.sub(r"\D", "", text)
+    return int(digits) if digits else None
+
+
+def parse_market_price(payload: Any, *, currency: int) -> MarketPrice | None:
+    """market/priceoverview; None when Steam has no listing for the item."""
+    if not isinstance(payload, dict) or not payload.get("success"):
+        return None
+    return MarketPrice(
+        lowest_price=parse_price(payload.get("lowest_price")),
+        median_price=parse_price(payload.get("median_price")),
+        volume=parse_volume(payload.get("volume")),
+        currency=currency,
+    )
+
+
+# --------------------------------------------------------------- confirmations
+@dataclass(frozen=True)
+class ConfirmationEntry:
+    id: str
+    nonce: str
+    type: int
+    creator_id: str | None  # the trade offer id for type 2
+
+
+class ConfirmationListError(Exception):
+    """mobileconf/getlist said no; `needauth` means the session is gone."""
+
+    def __init__(self, message: str, *, needauth: bool):
+        super().__init__(message)
+        self.needauth = needauth
+
+
+def parse_confirmation(raw: dict[str, Any]) -> ConfirmationEntry:
+    return ConfirmationEntry(
+        id=str(raw["id"]),
+        nonce=str(raw["nonce"]),
+        type=int(raw.get("type") or 0),
+        creator_id=str(raw["creator_id"]) if raw.get("creator_id") not in (None, "") else None,
+    )
+
+
+def parse_confirmation_list(payload: Any) -> list[ConfirmationEntry]:
+    """mobileconf/getlist: `{"success":true,"conf":[...]}`, or
+    `{"success":false,"needauth":true}` / `{"success":false,"message":...}`."""
+    if not isinstance(payload, dict):
+        raise ConfirmationListError("mobileconf/getlist sent no JSON object", needauth=False)
+    if not payload.get("success"):
+        needauth = bool(payload.get("needauth") or payload.get("needsauth"))
+        detail = " ".join(str(payload.get(k)) for k in ("message", "detail") if payload.get(k))
+        raise ConfirmationListError(detail or "mobileconf/getlist answered success=false", needauth=needauth)
+    return [parse_confirmation(c) for c in payload.get("conf") or []]
+
+
+# ---------------------------------------------------------- trade offer pages
+_ERROR_MSG = re.compile(r'<div id="error_msg">\s*(.*?)\s*</div>', re.S)
+
+
+def page_error_message(page: str) -> str | None:
+    """The text of a community page's `<div id="error_msg">`, if any."""
+    match = _ERROR_MSG.search(page or "")
+    if not match:
+        return None
+    return html.unescape(re.sub(r"<[^>]+>", " ", match.group(1))).strip() or None
+
+
+def is_logged_out_page(page: str) -> bool:
+    """A community page rendered for a visitor: the session is gone."""
+    return "g_steamID = false;" in (page or "")
