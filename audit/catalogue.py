@@ -39,7 +39,11 @@ EVENT_TYPES: dict[str, EventSpec] = {
     "assignment.waiting": _spec("assignment", "warning", "Delivery cannot start yet (e.g. trade_url_required)."),
     # delivery
     "delivery.attempt_started": _spec("delivery", "info", "A delivery attempt claimed the assignment."),
-    "delivery.offer_sent": _spec("delivery", "info", "A trade offer was sent and confirmed."),
+    "delivery.offer_sent": _spec("delivery", "info", "A trade offer was sent; its id is recorded before it is confirmed."),
+    "delivery.offer_confirmed": _spec("delivery", "info", "Our offer was confirmed with the identity secret; it waits for the user."),
+    "delivery.attempt_recovered": _spec("delivery", "warning", "An attempt whose worker stopped mid-send was taken over; the new attempt looks for its offer before sending."),
+    "delivery.retry_requested": _spec("delivery", "warning", "An operator retried a failed delivery; its items were reserved again."),
+    "delivery.resend_requested": _spec("delivery", "info", "An operator asked for the offer to be replaced (or sent now)."),
     "delivery.offer_adopted": _spec("delivery", "warning", "A send that failed on our side had created the offer; it was adopted, not resent."),
     "delivery.accepted": _spec("delivery", "info", "The user accepted the offer; the assignment is delivered."),
     "delivery.declined": _spec("delivery", "warning", "The user declined the offer; the assignment failed."),
