@@ -55,6 +55,7 @@ EVENT_TYPES: dict[str, EventSpec] = {
     "delivery.failed": _spec("delivery", "error", "Delivery gave up; the items went back to the pool."),
     "delivery.offer_cancelled": _spec("delivery", "info", "Astro cancelled its own offer on Steam."),
     # sync
+    "sync.requested": _spec("sync", "info", "An inventory sync was queued (API, admin or after a trade)."),
     "sync.completed": _spec("sync", "info", "An inventory sync applied its changes."),
     "sync.held": _spec("sync", "warning", "A sync found a suspicious answer and applied nothing; an operator must decide."),
     "sync.failed": _spec("sync", "error", "A sync could not read the inventory; nothing was applied."),
