@@ -9,6 +9,8 @@ from django.db.models import Q
 
 
 class SyncStatus(models.TextChoices):
+    # Addition: requested (API, admin, after a trade) and waiting for a worker.
+    QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCESS = "success", "Success"
     HELD = "held", "Held for an operator"
@@ -68,6 +70,14 @@ class InventorySyncLog(models.Model):
                 ),
                 name="sync_log_counts_non_negative",
             ),
+            # At most one run waiting and one running: requests made while one waits
+            # coalesce into it, and a second runner cannot even record its start.
+            models.UniqueConstraint(
+                fields=["sync_status"], condition=Q(sync_status="queued"), name="sync_log_one_queued"
+            ),
+            models.UniqueConstraint(
+                fields=["sync_status"], condition=Q(sync_status="running"), name="sync_log_one_running"
+            ),
         ]
         indexes = [
             models.Index(fields=["-sync_started_at"], name="sync_log_started"),
@@ -76,3 +86,49 @@ class InventorySyncLog(models.Model):
 
     def __str__(self) -> str:
         return f"sync {self.sync_started_at:%Y-%m-%d %H:%M:%S} ({self.sync_status})"
+
+
+class SyncHeldSnapshot(models.Model):
+    """What a held run saw, kept so that an operator's "apply" applies exactly that.
+
+    `plan` holds the diff the run computed (counts, samples and one digest per
+    action); applying re-computes the diff from the same snapshot and refuses
+    when it no longer matches, i.e. when the database moved in between.
+    """
+
+    sync_log = models.OneToOneField(
+        InventorySyncLog, on_delete=models.PROTECT, primary_key=True, related_name="held_snapshot"
+    )
+    fetched_at = models.DateTimeField()
+    inventories = models.JSONField(default=list)  # [{app_id, context_id, count, total_count, pages}]
+    trades = models.JSONField(default=list)  # trade evidence rows, as staged
+    plan = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "sync_held_snapshot"
+
+
+class SyncHeldAsset(models.Model):
+    """One asset of a held run's inventory snapshot, in the staged (resolved) shape."""
+
+    id = models.BigAutoField(primary_key=True)
+    snapshot = models.ForeignKey(
+        SyncHeldSnapshot, on_delete=models.CASCADE, related_name="assets", db_column="sync_log_id"
+    )
+    app_id = models.IntegerField()
+    context_id = models.BigIntegerField()
+    asset_id = models.BigIntegerField()
+    class_id = models.BigIntegerField()
+    instance_id = models.BigIntegerField()
+    market_hash_name = models.TextField()
+    name = models.TextField()
+    type = models.TextField(null=True)
+    rarity = models.TextField(null=True)
+    tradable = models.BooleanField()
+    tradable_after = models.DateTimeField(null=True)
+    steam_metadata = models.JSONField()
+
+    class Meta:
+        db_table = "sync_held_asset"
+        indexes = [models.Index(fields=["snapshot"], name="sync_held_asset_log")]
