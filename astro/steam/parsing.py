@@ -213,16 +213,14 @@ def parse_inventory_page(payload: Any, *, app_id: int, context_id: int) -> Inven
     """
     if not isinstance(payload, dict) or payload.get("success") != 1:
         raise SteamTransientError("Steam sent no inventory (success is not 1)")
-    descriptions = {
-        description_key(d): normalize_description(d) for d in payload.get("descriptions") or [] if isinstance(d, dict)
-    }
-    properties = {
-        str(p.get("assetid")): list(p.get("asset_properties") or [])
-        for p in payload.get("asset_properties") or []
-        if isinstance(p, dict)
-    }
+    lists = {key: payload.get(key) or [] for key in ("assets", "descriptions", "asset_properties")}
+    for key, value in lists.items():
+        if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
+            raise SteamTransientError(f"Steam sent a malformed inventory page ({key})")
+    descriptions = {description_key(d): normalize_description(d) for d in lists["descriptions"]}
+    properties = {str(p.get("assetid")): list(p.get("asset_properties") or []) for p in lists["asset_properties"]}
     items: list[InventoryItem] = []
-    for asset in payload.get("assets") or []:
+    for asset in lists["assets"]:
         description = descriptions.get(description_key(asset))
         if description is None:
             # steampy dies with KeyError here; we refuse the page instead of

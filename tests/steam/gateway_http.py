@@ -1,0 +1,94 @@
+"""A tiny real HTTP server for the gateway's transport and steampy-quirk tests.
+
+It records every request (method, Host, path, query, headers, form) and answers
+from a table of canned responses keyed by (Host, path). The Steam sandbox is the
+emulator; this is only a probe to see exactly what goes over the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Recorded:
+    method: str
+    host: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    form: dict[str, list[str]]
+
+
+@dataclass
+class Canned:
+    status: int = 200
+    body: object = None  # dict/list/None -> JSON; str -> sent as is
+    headers: dict[str, str] = field(default_factory=dict)
+    cookies: list[str] = field(default_factory=list)  # raw Set-Cookie values
+    delay: float = 0.0  # seconds before answering (timeout tests)
+
+
+class ProbeServer:
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.routes: dict[tuple[str, str], Canned] = {}
+        probe = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _handle(self):
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                host = self.headers.get("Host", "")
+                probe.requests.append(
+                    Recorded(self.command, host, parts.path, parse_qs(parts.query), dict(self.headers.items()),
+                             parse_qs(raw))
+                )
+                canned = probe.routes.get((host, parts.path)) or Canned(status=404, body={"error": "no route"})
+                if callable(canned):
+                    canned = canned(probe.requests[-1])
+                if canned.delay:
+                    time.sleep(canned.delay)
+                body = canned.body if isinstance(canned.body, str) else json.dumps(canned.body)
+                data = body.encode()
+                self.send_response(canned.status)
+                self.send_header("Content-Type", "application/json" if not isinstance(canned.body, str) else "text/html")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in canned.headers.items():
+                    self.send_header(name, value)
+                for cookie in canned.cookies:
+                    self.send_header("Set-Cookie", cookie)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None  # a client that timed out and left
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def route(self, host: str, path: str, handler=None, **kwargs) -> None:
+        """Answer (host, path) with Canned(**kwargs), or with handler(recorded) -> Canned."""
+        self.routes[(host, path)] = handler or Canned(**kwargs)
+
+    def start(self) -> ProbeServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
