@@ -1,0 +1,207 @@
+"""Integration API: create, read, list and cancel assignments."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from assignments.models import AssignmentStatus
+from assignments.selectors import AssignmentFilter, assignment_get, assignment_list
+from assignments.services import AssignmentNotFound, assignment_cancel, assignment_create
+from astro.api.idempotency import idempotent
+from astro.api.plumbing import ApiView
+from astro.api.schema import (
+    CURSOR_PARAMETERS, IDEMPOTENCY_KEY_PARAMETER, READ_ERRORS, WRITE_ERRORS, errors, filter_parameters,
+)
+from astro.api.serializers import JsonObjectField, SteamIdField, StrictInputSerializer, StrictUUIDField, paginated
+from astro.api.views import ExternalSystemMismatch, paginate, path_uuid, query_filters
+
+
+class AssignmentItemOutput(serializers.Serializer):
+    itemId = serializers.UUIDField(source="item_id")
+    name = serializers.CharField(source="item_name_at_assignment", help_text="The item's name when assigned.")
+    value = serializers.DecimalField(
+        source="item_value_at_assignment", max_digits=12, decimal_places=2, allow_null=True,
+        help_text="The item's market value when assigned.",
+    )
+    deliveryStatus = serializers.CharField(source="delivery_status")
+    deliveredAt = serializers.DateTimeField(source="delivered_at", allow_null=True)
+
+
+class AssignmentOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    userId = SteamIdField(source="user_id")
+    assignmentType = serializers.CharField(source="assignment_type")
+    reason = serializers.CharField(source="assignment_reason", allow_null=True)
+    externalSystem = serializers.CharField(source="external_system")
+    externalContext = serializers.JSONField(source="external_context")
+    priority = serializers.IntegerField(source="assignment_priority")
+    status = serializers.ChoiceField(choices=AssignmentStatus.choices)
+    statusReason = serializers.CharField(
+        source="status_reason", allow_null=True,
+        help_text="Why it waits or failed, a stable code (trade_url_required, escrow, declined, ...).",
+    )
+    totalItemsCount = serializers.IntegerField(source="total_items_count")
+    totalEstimatedValue = serializers.DecimalField(source="total_estimated_value", max_digits=14, decimal_places=2)
+    deliveryAttempts = serializers.IntegerField(source="delivery_attempts")
+    lastDeliveryAttemptAt = serializers.DateTimeField(source="last_delivery_attempt_at", allow_null=True)
+    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at", allow_null=True)
+    lastError = serializers.CharField(source="delivery_error_message", allow_null=True)
+    tradeOfferId = serializers.CharField(source="delivery_trade_offer_id", allow_null=True)
+    assignedAt = serializers.DateTimeField(source="assigned_at")
+    processingStartedAt = serializers.DateTimeField(source="processing_started_at", allow_null=True)
+    deliveredAt = serializers.DateTimeField(source="delivered_at", allow_null=True)
+    failedAt = serializers.DateTimeField(source="failed_at", allow_null=True)
+    cancelledAt = serializers.DateTimeField(source="cancelled_at", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+    items = AssignmentItemOutput(source="assignment_items", many=True)
+
+
+class AssignmentCreateInput(StrictInputSerializer):
+    userId = SteamIdField(help_text="The recipient's steamid64, as a string or an integer.")
+    itemIds = serializers.ListField(
+        child=StrictUUIDField(), allow_empty=False,
+        help_text="Pool item ids; all are reserved or none. At most API_MAX_ITEMS_PER_ASSIGNMENT, no duplicates.",
+    )
+    assignmentType = serializers.RegexField(
+        r"^[A-Za-z0-9_.:-]+$", max_length=64, help_text="Your category, e.g. giveaway, purchase, reward."
+    )
+    externalSystem = serializers.CharField(max_length=64, help_text="Must be the API key's own system.")
+    externalContext = JsonObjectField(
+        required=False, max_bytes_setting="API_MAX_EXTERNAL_CONTEXT_BYTES",
+        help_text="Any JSON object of yours (at most API_MAX_EXTERNAL_CONTEXT_BYTES), stored and returned as is.",
+    )
+    tradeUrl = serializers.CharField(
+        required=False, max_length=512, help_text="The user's trade URL; validated and stored on the user."
+    )
+    priority = serializers.IntegerField(required=False, min_value=-1000, max_value=1000, help_text="Higher first.")
+    reason = serializers.CharField(required=False, max_length=2000, allow_blank=True)
+
+    read_only_names = frozenset(AssignmentOutput().fields) - {
+        "userId", "assignmentType", "externalSystem", "externalContext", "priority", "reason",
+    }
+
+    def validate_itemIds(self, value):
+        limit = settings.API_MAX_ITEMS_PER_ASSIGNMENT
+        if len(value) > limit:
+            raise serializers.ValidationError(f"At most {limit} items per assignment.", code="too_many")
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("An item is listed more than once.", code="duplicate")
+        return value
+
+
+class AssignmentCancelInput(StrictInputSerializer):
+    reason = serializers.CharField(required=False, max_length=2000, allow_blank=True)
+
+
+ASSIGNMENT_ID_PATH = OpenApiParameter("assignment_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+CREATE_EXAMPLE = OpenApiExample(
+    "Giveaway (ADR-002)",
+    request_only=True,
+    value={
+        "userId": 76561198123456789,
+        "itemIds": ["9b2f8f0e-4c1a-4e9b-8a57-3f0f2a6d1c11", "0c3e2b7a-1d4f-4a8e-9b6c-7e5d4c3b2a10"],
+        "assignmentType": "giveaway",
+        "externalSystem": "sourcemod_giveaway",
+        "externalContext": {"giveawayId": "gw_123", "serverName": "Community Server #1"},
+    },
+)
+
+
+class AssignmentListCreateApi(ApiView):
+    required_scopes = {"GET": "assignments:read", "POST": "assignments:write"}
+
+    @extend_schema(
+        operation_id="assignments_list", tags=["assignments"], summary="List this system's assignments",
+        parameters=[*filter_parameters(AssignmentFilter), *CURSOR_PARAMETERS],
+        responses={200: paginated(AssignmentOutput), **errors(*READ_ERRORS)},
+    )
+    def get(self, request):
+        queryset = assignment_list(external_system=self.client.slug, filters=query_filters(request))
+        return paginate(self, queryset, AssignmentOutput)
+
+    @extend_schema(
+        operation_id="assignments_create", tags=["assignments"], summary="Assign items to a Steam user",
+        description="Reserves every item or none. Send an `Idempotency-Key` to retry safely.",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER], request=AssignmentCreateInput, examples=[CREATE_EXAMPLE],
+        responses={
+            201: AssignmentOutput,
+            **errors(
+                *WRITE_ERRORS, 409, 422,
+                d409="`items_unavailable`: `details.items` lists each item that cannot be assigned and why "
+                "(reserved, in_offer, delivered, missing, removed, quarantined, not_tradable, unknown, contended); "
+                "nothing was reserved. `idempotency_key_in_use`: the first request with this key still runs.",
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request):
+        body = AssignmentCreateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if data["externalSystem"] != self.client.slug:
+            raise ExternalSystemMismatch(
+                f"This key belongs to {self.client.slug!r}, not {data['externalSystem']!r}.",
+                details={"externalSystem": data["externalSystem"]},
+            )
+        assignment = assignment_create(
+            user_id=data["userId"],
+            item_ids=data["itemIds"],
+            assignment_type=data["assignmentType"],
+            external_system=self.client.slug,
+            external_context=data.get("externalContext") or {},
+            trade_url=data.get("tradeUrl"),
+            priority=data.get("priority", 0),
+            reason=data.get("reason") or None,
+            actor=self.client.slug,
+            source="api",
+        )
+        return Response(AssignmentOutput(assignment_get(assignment_id=assignment.id)).data, status=201)
+
+
+class AssignmentDetailApi(ApiView):
+    required_scopes = {"GET": "assignments:read"}
+
+    @extend_schema(
+        operation_id="assignments_retrieve", tags=["assignments"], summary="One assignment and its delivery",
+        parameters=[ASSIGNMENT_ID_PATH], responses={200: AssignmentOutput, **errors(*READ_ERRORS, 404)},
+    )
+    def get(self, request, assignment_id: str):
+        assignment = assignment_get(assignment_id=path_uuid(assignment_id), external_system=self.client.slug)
+        if assignment is None:
+            raise AssignmentNotFound()
+        return Response(AssignmentOutput(assignment).data)
+
+
+class AssignmentCancelApi(ApiView):
+    required_scopes = {"POST": "assignments:write"}
+
+    @extend_schema(
+        operation_id="assignments_cancel", tags=["assignments"], summary="Cancel an assignment",
+        description="A pending assignment is cancelled at once and its items go back to the pool (200). "
+        "A processing one has its trade offer cancelled on Steam first; if the user accepted meanwhile, "
+        "the assignment is delivered and this answers 409. 202 means the cancellation is still under way.",
+        parameters=[ASSIGNMENT_ID_PATH], request=AssignmentCancelInput,
+        responses={
+            200: AssignmentOutput, 202: AssignmentOutput,
+            **errors(*WRITE_ERRORS, 404, 409,
+                     d409="`assignment_not_cancellable`: it is delivered, failed or already cancelled "
+                     "(`details.status`)."),
+        },
+    )
+    def post(self, request, assignment_id: str):
+        assignment_id = path_uuid(assignment_id)
+        body = AssignmentCancelInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        assignment = assignment_cancel(
+            assignment_id=assignment_id, actor=self.client.slug, source="api",
+            reason=body.validated_data.get("reason") or None, external_system=self.client.slug,
+        )
+        assignment = assignment_get(assignment_id=assignment.id)
+        status = 200 if assignment.status == AssignmentStatus.CANCELLED else 202
+        return Response(AssignmentOutput(assignment).data, status=status)

@@ -1,0 +1,45 @@
+"""Reads of the item pool and Steam users, for the API and the admin."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from astro.errors import filterset_valid
+from items.models import Item, ItemStatus, SteamUser
+
+
+class ItemFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=ItemStatus.choices, help_text="One or more statuses.")
+    appId = django_filters.NumberFilter(field_name="steam_app_id", min_value=1, max_value=2**31 - 1)
+    contextId = django_filters.NumberFilter(field_name="steam_context_id", min_value=1, max_value=2**63 - 1)
+    marketHashName = django_filters.CharFilter(field_name="market_hash_name", max_length=255, help_text="Exact name.")
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=100, help_text="Case-insensitive substring of the name or market hash name."
+    )
+    type = django_filters.CharFilter(field_name="item_type", lookup_expr="iexact", max_length=255)
+    rarity = django_filters.CharFilter(field_name="item_rarity", lookup_expr="iexact", max_length=128)
+    minValue = django_filters.NumberFilter(field_name="market_value", lookup_expr="gte", min_value=0, max_value=10**10)
+    maxValue = django_filters.NumberFilter(field_name="market_value", lookup_expr="lte", min_value=0, max_value=10**10)
+    tradable = django_filters.BooleanFilter(field_name="tradable")
+
+    class Meta:
+        model = Item
+        fields: list[str] = []
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(Q(item_name__icontains=value) | Q(market_hash_name__icontains=value))
+
+
+def item_list(*, filters: dict | None = None) -> QuerySet[Item]:
+    """Items of the pool matching `filters` (ItemFilter's names); raises django-filter's ValidationError."""
+    queryset = Item.objects.all()
+    return filterset_valid(ItemFilter(filters, queryset=queryset)) if filters is not None else queryset
+
+
+def item_get(*, item_id) -> Item | None:
+    return Item.objects.filter(id=item_id).first()
+
+
+def user_get(*, steam_id: int) -> SteamUser | None:
+    return SteamUser.objects.filter(steam_id=steam_id).first()

@@ -1,0 +1,120 @@
+"""Writes on Steam users (and, through assignments, on the item pool)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from astro.errors import DomainError
+from audit.services import record_event
+from items.models import SteamUser
+
+STEAM_ID64_BASE = 76561197960265728
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{6,16}$")
+
+
+class InvalidTradeUrl(DomainError):
+    code = "invalid_trade_url"
+    status = 400
+    message = "The trade URL is not a valid Steam trade offer URL for this user."
+
+
+def trade_url_normalize(trade_url: str, *, steam_id: int) -> str:
+    """Check a trade URL belongs to `steam_id` and return it in canonical form.
+
+    Format: https://steamcommunity.com/tradeoffer/new/?partner=<accountid>&token=<token>,
+    where accountid = steamid64 - 76561197960265728 (DESIGN §4). An offer sent to a
+    trade URL goes to the URL's owner, so a URL of another account would deliver
+    the items to the wrong person: refuse it.
+    """
+
+    def bad(reason: str):
+        return InvalidTradeUrl(f"Invalid trade URL: {reason}.", details={"field": "tradeUrl", "reason": reason})
+
+    if not isinstance(trade_url, str) or len(trade_url) > 512:
+        raise bad("not a string of at most 512 characters")
+    parts = urlsplit(trade_url.strip())
+    if parts.scheme != "https" or parts.netloc.lower() != "steamcommunity.com":
+        raise bad("must start with https://steamcommunity.com/")
+    if parts.path.rstrip("/") != "/tradeoffer/new" or parts.fragment:
+        raise bad("the path must be /tradeoffer/new/")
+    try:
+        query = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True, max_num_fields=4))
+    except ValueError:
+        raise bad("malformed query string") from None
+    if set(query) != {"partner", "token"}:
+        raise bad("the query must carry exactly partner and token")
+    partner, token = query["partner"], query["token"]
+    if not (partner.isascii() and partner.isdigit() and len(partner) <= 10):
+        raise bad("partner must be a 32-bit account id")
+    if not _TOKEN.match(token):
+        raise bad("token must be 6-16 letters, digits, '_' or '-'")
+    if int(partner) != steam_id - STEAM_ID64_BASE:
+        raise bad(f"partner {partner} is not the account id of {steam_id} ({steam_id - STEAM_ID64_BASE})")
+    return f"https://steamcommunity.com/tradeoffer/new/?partner={int(partner)}&token={token}"
+
+
+def user_get_or_create(*, steam_id: int, actor: str, source: str, external_system: str | None = None) -> tuple[SteamUser, bool]:
+    """The `users` row of `steam_id`, inserted (with a user.created event) when Astro first sees it.
+
+    INSERT ... ON CONFLICT DO NOTHING: two requests for a new user at once create
+    it once, and only the one that inserted records the event. Its profile is
+    filled later from Steam.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO users (steam_id, first_seen_at, last_seen_at, created_at, updated_at)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (steam_id) DO NOTHING RETURNING steam_id",
+                [steam_id, now, now, now, now],
+            )
+            created = cursor.fetchone() is not None
+        if created:
+            record_event(
+                event_type="user.created", description=f"Steam user {steam_id} seen for the first time.",
+                actor=actor, source=source, user_id=steam_id, external_system=external_system,
+            )
+        return SteamUser.objects.get(steam_id=steam_id), created
+
+
+def user_set_trade_url(
+    *, steam_id: int, trade_url: str, actor: str, source: str, external_system: str | None = None
+) -> SteamUser:
+    """Validate and store a user's trade URL (creating the user if new); waiting deliveries resume on commit.
+
+    Setting the same URL again changes nothing and records nothing.
+    """
+    normalized = trade_url_normalize(trade_url, steam_id=steam_id)
+    with transaction.atomic():
+        user_get_or_create(steam_id=steam_id, actor=actor, source=source, external_system=external_system)
+        changed = (
+            SteamUser.objects.filter(steam_id=steam_id)
+            .exclude(trade_url=normalized)
+            .update(trade_url=normalized, updated_at=timezone.now())
+        )
+        if changed:
+            # The token is a credential of sorts (it lets anyone send the user offers): not in the audit trail.
+            record_event(
+                event_type="user.trade_url_set", description=f"Trade URL of {steam_id} set.", actor=actor,
+                source=source, user_id=steam_id, external_system=external_system,
+                data={"partner": steam_id - STEAM_ID64_BASE},
+            )
+            transaction.on_commit(lambda: _resume_deliveries(steam_id))
+        return SteamUser.objects.get(steam_id=steam_id)
+
+
+def _resume_deliveries(steam_id: int) -> None:
+    # assignments depends on items, not the reverse: look the hook up at run time.
+    try:
+        from assignments import delivery
+    except ModuleNotFoundError as exc:  # the delivery engine is not installed in this build
+        if exc.name != "assignments.delivery":
+            raise
+        return
+    resume = getattr(delivery, "delivery_resume_for_user", None)
+    if resume is not None:
+        resume(steam_id=steam_id)
