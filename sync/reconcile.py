@@ -1,0 +1,529 @@
+"""The set-based reconciliation: stage Steam's answer, diff it against `items`, apply.
+
+Everything here runs inside the caller's transaction on Django's connection:
+
+1. `stage()` COPYs the snapshot into temp tables (descriptions once, assets by
+   reference, trade evidence, the configured app/context scope).
+2. `compute_plan()` diffs by (app, asset id) in two statements — what Steam has
+   (`sync_present`: add / restore / relink / update / present-but-delivered) and
+   what it no longer has (`sync_vanished`: delivered / removed / missing /
+   protected) — and returns counts, samples and a digest of the whole diff.
+3. `apply_plan()` writes only the rows in the plan, each UPDATE re-checking the
+   status the plan saw (a compare-and-set: a delivery that moved an item since
+   wins, and the item waits for the next sync), and inserts one system event per
+   changed row from the same statement (INSERT ... SELECT from the RETURNING).
+
+Item events are written set-based rather than through `audit.services.record_events`
+because a first import writes 100,000 of them; they go to the same table in the
+same transaction, with category and default severity taken from the catalogue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from audit.catalogue import EVENT_TYPES
+from audit.models import Source
+from sync.snapshot import Snapshot, TradeEvidence
+
+IN_POOL = ("available", "reserved", "in_offer", "quarantined")
+# Delivery owns these: sync may refresh their descriptions but never their status.
+PROTECTED = ("reserved", "in_offer")
+STEAM_ID_MIN, STEAM_ID_MAX = 76561197960265728, 76561202255233023
+SAMPLE_SIZE = 50
+
+ITEM_EVENT_TYPES = (
+    "item.added", "item.updated", "item.restored", "item.delivered", "item.removed", "item.missing", "user.created",
+)
+assert all(name in EVENT_TYPES for name in ITEM_EVENT_TYPES)
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+_IN_POOL = _sql_list(IN_POOL)
+_PROTECTED = _sql_list(PROTECTED)
+
+STAGE_TABLES = """
+DROP TABLE IF EXISTS sync_desc, sync_asset, sync_trade, sync_scope, sync_event_spec, sync_present, sync_vanished;
+CREATE TEMP TABLE sync_desc (
+    dkey integer PRIMARY KEY, class_id bigint NOT NULL, instance_id bigint NOT NULL,
+    market_hash_name text NOT NULL, name text NOT NULL, type text, rarity text, meta jsonb NOT NULL
+) ON COMMIT DROP;
+CREATE TEMP TABLE sync_asset (
+    app_id integer NOT NULL, context_id bigint NOT NULL, asset_id bigint NOT NULL, dkey integer NOT NULL,
+    tradable boolean NOT NULL, tradable_after timestamptz, extra jsonb
+) ON COMMIT DROP;
+CREATE TEMP TABLE sync_trade (
+    app_id integer NOT NULL, asset_id bigint NOT NULL, direction text NOT NULL, trade_id text NOT NULL,
+    partner_steam_id bigint NOT NULL, status integer NOT NULL, time_init timestamptz, other_asset_id bigint,
+    rollback boolean NOT NULL
+) ON COMMIT DROP;
+CREATE TEMP TABLE sync_scope (app_id integer NOT NULL, context_id bigint NOT NULL) ON COMMIT DROP;
+CREATE TEMP TABLE sync_event_spec (event_type text PRIMARY KEY, category text NOT NULL, severity text NOT NULL)
+    ON COMMIT DROP;
+"""
+
+# What Steam has, against the database. Rows that are already equal are not kept:
+# an unchanged re-sync leaves this table empty.
+PLAN_PRESENT = f"""
+CREATE TEMP TABLE sync_present ON COMMIT DROP AS
+SELECT j.*,
+       CASE WHEN j.item_id IS NULL THEN 'add'
+            WHEN j.item_status IN ('missing', 'removed') THEN 'restore'
+            WHEN j.item_status = 'delivered' THEN 'present_delivered'
+            ELSE 'update' END AS action,
+       NULL::text AS recv_trade_id, NULL::bigint AS recv_partner, NULL::timestamptz AS recv_time,
+       NULL::bigint AS recv_other_asset_id, false AS recv_rollback, NULL::bigint AS relinked_from_asset_id
+FROM (
+    SELECT s.*, i.id AS item_id, i.status AS item_status,
+           CASE WHEN i.id IS NULL THEN ARRAY[]::text[] ELSE array_remove(ARRAY[
+               CASE WHEN i.steam_context_id IS DISTINCT FROM s.context_id THEN 'steam_context_id' END,
+               CASE WHEN i.steam_class_id IS DISTINCT FROM s.class_id THEN 'steam_class_id' END,
+               CASE WHEN i.steam_instance_id IS DISTINCT FROM s.instance_id THEN 'steam_instance_id' END,
+               CASE WHEN i.market_hash_name IS DISTINCT FROM s.market_hash_name THEN 'market_hash_name' END,
+               CASE WHEN i.item_name IS DISTINCT FROM s.name THEN 'item_name' END,
+               CASE WHEN i.item_type IS DISTINCT FROM s.type THEN 'item_type' END,
+               CASE WHEN i.item_rarity IS DISTINCT FROM s.rarity THEN 'item_rarity' END,
+               CASE WHEN i.tradable IS DISTINCT FROM s.tradable THEN 'tradable' END,
+               CASE WHEN i.tradable_after IS DISTINCT FROM s.tradable_after THEN 'tradable_after' END,
+               CASE WHEN i.steam_metadata IS DISTINCT FROM s.steam_metadata THEN 'steam_metadata' END
+           ]::text[], NULL) END AS changed
+    FROM (
+        SELECT a.app_id, a.context_id, a.asset_id, d.class_id, d.instance_id, d.market_hash_name, d.name,
+               d.type, d.rarity, a.tradable, a.tradable_after,
+               CASE WHEN a.extra IS NULL THEN d.meta ELSE d.meta || a.extra END AS steam_metadata
+        FROM sync_asset a JOIN sync_desc d ON d.dkey = a.dkey
+    ) s
+    LEFT JOIN items i ON i.steam_app_id = s.app_id AND i.steam_asset_id = s.asset_id
+) j
+WHERE j.item_id IS NULL OR j.item_status NOT IN ({_IN_POOL}) OR cardinality(j.changed) > 0;
+
+-- Who sent each new asset: the newest received trade naming it as its new asset id.
+UPDATE sync_present p
+   SET recv_trade_id = t.trade_id,
+       recv_partner = CASE WHEN t.partner_steam_id BETWEEN {STEAM_ID_MIN} AND {STEAM_ID_MAX}
+                           THEN t.partner_steam_id END,
+       recv_time = t.time_init, recv_other_asset_id = t.other_asset_id, recv_rollback = t.rollback
+  FROM (SELECT DISTINCT ON (app_id, asset_id) * FROM sync_trade WHERE direction = 'received'
+        ORDER BY app_id, asset_id, time_init DESC NULLS LAST) t
+ WHERE p.action = 'add' AND t.app_id = p.app_id AND t.asset_id = p.asset_id;
+
+-- An asset we gave away (A, which became B on the partner's side) that comes back
+-- as B -> C is the same physical item: keep its row (and history), move it to C.
+UPDATE sync_present p
+   SET action = 'relink', item_id = i.id, item_status = i.status, relinked_from_asset_id = i.steam_asset_id,
+       changed = ARRAY['steam_asset_id']
+  FROM sync_trade g JOIN items i ON i.steam_app_id = g.app_id AND i.steam_asset_id = g.asset_id
+ WHERE p.action = 'add' AND p.recv_other_asset_id IS NOT NULL
+   AND g.direction = 'given' AND g.app_id = p.app_id AND g.other_asset_id = p.recv_other_asset_id
+   AND i.status IN ('available', 'quarantined', 'delivered', 'missing', 'removed');
+
+-- Two new assets claiming one old item (contradictory evidence): only one relinks.
+UPDATE sync_present p SET action = 'add', item_id = NULL, item_status = NULL, relinked_from_asset_id = NULL,
+       changed = ARRAY[]::text[]
+ WHERE p.action = 'relink' AND EXISTS (
+     SELECT 1 FROM sync_present q WHERE q.action = 'relink' AND q.item_id = p.item_id AND q.asset_id < p.asset_id);
+"""
+
+# What the database says Steam holds in the synced contexts and Steam does not have.
+PLAN_VANISHED = f"""
+CREATE TEMP TABLE sync_vanished ON COMMIT DROP AS
+SELECT i.id AS item_id, i.status AS item_status, i.steam_app_id AS app_id, i.steam_context_id AS context_id,
+       i.steam_asset_id AS asset_id, i.item_name, i.market_hash_name, i.assigned_to_user_id,
+       g.trade_id, g.partner_steam_id, g.time_init,
+       EXISTS (SELECT 1 FROM assignment_items ai WHERE ai.item_id = i.id AND ai.is_active) AS in_active_assignment,
+       CASE WHEN i.status IN ({_PROTECTED}) THEN 'protected'
+            -- Given in a trade, and the item was in an offer of ours: our delivery.
+            WHEN g.trade_id IS NOT NULL AND i.delivery_trade_offer_id IS NOT NULL THEN 'delivered'
+            -- Given in a trade Astro did not send (someone traded from the bot by hand).
+            WHEN g.trade_id IS NOT NULL THEN 'removed'
+            ELSE 'missing' END AS action
+FROM items i
+JOIN sync_scope sc ON sc.app_id = i.steam_app_id AND sc.context_id = i.steam_context_id
+LEFT JOIN (SELECT DISTINCT ON (app_id, asset_id) * FROM sync_trade WHERE direction = 'given'
+           ORDER BY app_id, asset_id, time_init DESC NULLS LAST) g
+       ON g.app_id = i.steam_app_id AND g.asset_id = i.steam_asset_id
+WHERE i.status IN ({_IN_POOL})
+  AND NOT EXISTS (SELECT 1 FROM sync_asset a WHERE a.app_id = i.steam_app_id AND a.asset_id = i.steam_asset_id)
+  AND NOT EXISTS (SELECT 1 FROM sync_present p WHERE p.action = 'relink' AND p.item_id = i.id);
+"""
+
+PLAN_COUNTS = """
+SELECT
+  (SELECT count(*) FROM sync_present WHERE action = 'add'),
+  (SELECT count(*) FROM sync_present WHERE action = 'add' AND recv_trade_id IS NULL),
+  (SELECT count(*) FROM sync_present WHERE action = 'restore'),
+  (SELECT count(*) FROM sync_present WHERE action = 'relink'),
+  (SELECT count(*) FROM sync_present WHERE action = 'update'),
+  (SELECT count(*) FROM sync_present WHERE action = 'present_delivered'),
+  (SELECT count(*) FROM sync_vanished WHERE action = 'delivered'),
+  (SELECT count(*) FROM sync_vanished WHERE action = 'removed'),
+  (SELECT count(*) FROM sync_vanished WHERE action = 'missing'),
+  (SELECT count(*) FROM sync_vanished WHERE action = 'protected'),
+  (SELECT count(*) FROM items i JOIN sync_scope sc ON sc.app_id = i.steam_app_id AND sc.context_id = i.steam_context_id
+    WHERE i.status IN (%s))
+""" % _IN_POOL
+
+# The diff as a string an operator approved: re-computed on apply, it must match.
+PLAN_DIGEST = """
+SELECT md5(coalesce(string_agg(line, E'\\n' ORDER BY line), ''))
+FROM (
+    SELECT concat_ws(':', 'p', action, app_id, asset_id, item_id, item_status, array_to_string(changed, ',')) AS line
+    FROM sync_present
+    UNION ALL
+    SELECT concat_ws(':', 'v', action, app_id, asset_id, item_id, item_status, trade_id) FROM sync_vanished
+) lines
+"""
+
+EVENT_COLUMNS = """INSERT INTO system_events (id, event_type, event_category, event_description, user_id, item_id,
+    assignment_id, external_system, event_data, severity, source, actor, created_at)"""
+
+
+def _events_from(select_sql: str) -> str:
+    """An INSERT of events from `select_sql`, which yields event_type, description,
+    user_id, item_id, data and severity (NULL: the catalogue's default)."""
+    return f"""{EVENT_COLUMNS}
+    SELECT gen_random_uuid(), e.event_type, es.category, e.description, e.user_id, e.item_id, NULL, NULL,
+           e.data, coalesce(e.severity, es.severity), %(source)s, %(actor)s, now()
+    FROM ({select_sql}) e JOIN sync_event_spec es ON es.event_type = e.event_type"""
+
+
+APPLY_USERS = f"""
+WITH partners AS (
+    SELECT recv_partner AS steam_id FROM sync_present
+    WHERE action IN ('add', 'relink') AND recv_partner IS NOT NULL GROUP BY recv_partner
+), up AS (
+    INSERT INTO users (steam_id, first_seen_at, last_seen_at, created_at, updated_at)
+    SELECT steam_id, now(), now(), now(), now() FROM partners
+    ON CONFLICT (steam_id) DO UPDATE SET last_seen_at = now(), updated_at = now()
+    RETURNING steam_id, (xmax = 0) AS inserted
+), ev AS (
+    {_events_from('''SELECT 'user.created' AS event_type,
+        format('Steam user %%s first seen, as the sender of items.', steam_id) AS description,
+        steam_id AS user_id, NULL::uuid AS item_id,
+        jsonb_build_object('sync_log_id', %(sync_log_id)s::text) AS data, NULL AS severity
+        FROM up WHERE inserted''')}
+)
+SELECT steam_id FROM up WHERE inserted
+"""
+
+APPLY_ADD = f"""
+WITH ins AS (
+    INSERT INTO items (id, steam_asset_id, steam_class_id, steam_instance_id, steam_app_id, steam_context_id,
+        market_hash_name, item_name, item_type, item_rarity, steam_metadata, custom_metadata, status, tradable,
+        tradable_after, received_at, received_from_user_id, received_via, created_at, updated_at)
+    SELECT gen_random_uuid(), p.asset_id, p.class_id, p.instance_id, p.app_id, p.context_id, p.market_hash_name,
+           p.name, p.type, p.rarity, p.steam_metadata, '{{}}'::jsonb, 'available', p.tradable, p.tradable_after,
+           coalesce(p.recv_time, now()), p.recv_partner,
+           CASE WHEN %(first_import)s THEN 'initial_import'
+                WHEN p.recv_trade_id IS NULL THEN 'sync'
+                WHEN p.recv_rollback THEN 'restored'
+                ELSE 'trade' END,
+           now(), now()
+    FROM sync_present p WHERE p.action = 'add'
+    ON CONFLICT (steam_asset_id, steam_app_id) DO NOTHING
+    RETURNING id, steam_app_id, steam_context_id, steam_asset_id, item_name, market_hash_name, received_via,
+              received_from_user_id
+), ev AS (
+    {_events_from('''SELECT 'item.added' AS event_type,
+        CASE received_via
+            WHEN 'sync' THEN format('Unexpected new item %%s (%%s/%%s/%%s): no trade explains it.',
+                                    item_name, steam_app_id, steam_context_id, steam_asset_id)
+            WHEN 'initial_import' THEN format('%%s (%%s/%%s/%%s) imported into the pool.',
+                                    item_name, steam_app_id, steam_context_id, steam_asset_id)
+            ELSE format('%%s (%%s/%%s/%%s) received from %%s and added to the pool.',
+                        item_name, steam_app_id, steam_context_id, steam_asset_id, received_from_user_id)
+        END AS description,
+        received_from_user_id AS user_id, ins.id AS item_id,
+        jsonb_build_object('app_id', steam_app_id, 'context_id', steam_context_id,
+            'asset_id', steam_asset_id::text, 'market_hash_name', ins.market_hash_name, 'received_via', received_via,
+            'trade_id', p.recv_trade_id, 'sync_log_id', %(sync_log_id)s::text) AS data,
+        CASE WHEN received_via = 'sync' THEN 'warning' END AS severity
+        FROM ins JOIN sync_present p ON p.app_id = ins.steam_app_id AND p.asset_id = ins.steam_asset_id''')}
+)
+SELECT count(*), count(*) FILTER (WHERE received_via = 'sync') FROM ins
+"""
+
+APPLY_PRESENT = f"""
+WITH upd AS (
+    UPDATE items i SET
+        steam_asset_id = p.asset_id, steam_context_id = p.context_id, steam_class_id = p.class_id,
+        steam_instance_id = p.instance_id, market_hash_name = p.market_hash_name, item_name = p.name,
+        item_type = p.type, item_rarity = p.rarity, tradable = p.tradable, tradable_after = p.tradable_after,
+        steam_metadata = p.steam_metadata,
+        status = CASE WHEN p.action = 'update' THEN i.status ELSE 'available' END,
+        -- Back in the pool: free for anyone.
+        assigned_to_user_id = CASE WHEN p.action = 'update' THEN i.assigned_to_user_id END,
+        assigned_at = CASE WHEN p.action = 'update' THEN i.assigned_at END,
+        received_via = CASE WHEN p.action <> 'relink' THEN i.received_via
+                            WHEN p.recv_rollback THEN 'restored' ELSE 'trade' END,
+        received_from_user_id = CASE WHEN p.action = 'relink' THEN coalesce(p.recv_partner, i.received_from_user_id)
+                                     ELSE i.received_from_user_id END,
+        received_at = CASE WHEN p.action = 'relink' THEN coalesce(p.recv_time, now()) ELSE i.received_at END,
+        updated_at = now()
+    FROM sync_present p
+    WHERE p.action IN ('update', 'restore', 'relink') AND i.id = p.item_id AND i.status = p.item_status
+    RETURNING i.id, i.item_name, i.steam_app_id, i.steam_context_id, i.steam_asset_id, p.action, p.changed,
+              p.item_status AS old_status, p.relinked_from_asset_id, p.recv_trade_id
+), ev AS (
+    {_events_from('''SELECT CASE WHEN action = 'update' THEN 'item.updated' ELSE 'item.restored' END AS event_type,
+        CASE WHEN action = 'update'
+             THEN format('Steam changed %%s of %%s (%%s/%%s/%%s).', array_to_string(changed, ', '), item_name,
+                         steam_app_id, steam_context_id, steam_asset_id)
+             WHEN action = 'relink'
+             THEN format('%%s came back as asset %%s (was %%s, %%s) and is available again.', item_name,
+                         steam_asset_id, relinked_from_asset_id, old_status)
+             ELSE format('%%s (%%s/%%s/%%s) is back in the inventory (was %%s) and available again.', item_name,
+                         steam_app_id, steam_context_id, steam_asset_id, old_status) END AS description,
+        NULL::bigint AS user_id, id AS item_id,
+        jsonb_build_object('asset_id', steam_asset_id::text, 'changed', to_jsonb(changed),
+            'previous_status', old_status, 'previous_asset_id', relinked_from_asset_id::text,
+            'trade_id', recv_trade_id, 'sync_log_id', %(sync_log_id)s::text) AS data,
+        NULL AS severity
+        FROM upd''')}
+)
+SELECT count(*) FILTER (WHERE action = 'update'), count(*) FILTER (WHERE action = 'restore'),
+       count(*) FILTER (WHERE action = 'relink')
+FROM upd
+"""
+
+APPLY_VANISHED = f"""
+WITH upd AS (
+    UPDATE items i SET
+        status = v.action,
+        delivered_at = CASE WHEN v.action = 'delivered' THEN coalesce(v.time_init, now()) ELSE i.delivered_at END,
+        updated_at = now()
+    FROM sync_vanished v
+    WHERE v.action IN ('delivered', 'removed', 'missing') AND i.id = v.item_id AND i.status = v.item_status
+    RETURNING i.id, i.item_name, i.steam_app_id, i.steam_context_id, i.steam_asset_id, v.action, v.item_status,
+              v.trade_id, v.partner_steam_id
+), ev AS (
+    {_events_from('''SELECT 'item.' || action AS event_type,
+        CASE action
+            WHEN 'missing' THEN format('%%s (%%s/%%s/%%s) vanished from the Steam inventory and nothing explains it.',
+                                       item_name, steam_app_id, steam_context_id, steam_asset_id)
+            WHEN 'delivered' THEN format('%%s (%%s/%%s/%%s) left the inventory in trade %%s to %%s.',
+                                       item_name, steam_app_id, steam_context_id, steam_asset_id, trade_id,
+                                       partner_steam_id)
+            ELSE format('%%s (%%s/%%s/%%s) left the inventory in trade %%s to %%s, not sent by Astro.',
+                        item_name, steam_app_id, steam_context_id, steam_asset_id, trade_id, partner_steam_id)
+        END AS description,
+        NULL::bigint AS user_id, id AS item_id,
+        jsonb_build_object('asset_id', steam_asset_id::text, 'previous_status', item_status,
+            'trade_id', trade_id, 'partner_steam_id', partner_steam_id::text,
+            'sync_log_id', %(sync_log_id)s::text) AS data,
+        CASE WHEN action = 'removed' THEN 'warning' END AS severity
+        FROM upd''')}
+)
+SELECT count(*) FILTER (WHERE action = 'delivered'), count(*) FILTER (WHERE action = 'removed'),
+       count(*) FILTER (WHERE action = 'missing')
+FROM upd
+"""
+
+DB_COUNTS = """
+SELECT count(*) FILTER (WHERE status = 'available'),
+       count(*) FILTER (WHERE status IN ('reserved', 'in_offer')),
+       count(*) FILTER (WHERE status = 'delivered'),
+       count(*)
+FROM items
+"""
+
+SAVE_HELD_ASSETS = """
+INSERT INTO sync_held_asset (sync_log_id, app_id, context_id, asset_id, class_id, instance_id, market_hash_name,
+    name, type, rarity, tradable, tradable_after, steam_metadata)
+SELECT %(sync_log_id)s, a.app_id, a.context_id, a.asset_id, d.class_id, d.instance_id, d.market_hash_name, d.name,
+       d.type, d.rarity, a.tradable, a.tradable_after,
+       CASE WHEN a.extra IS NULL THEN d.meta ELSE d.meta || a.extra END
+FROM sync_asset a JOIN sync_desc d ON d.dkey = a.dkey
+"""
+
+# A held snapshot is already resolved: each asset becomes its own description.
+STAGE_FROM_HELD = """
+INSERT INTO sync_desc (dkey, class_id, instance_id, market_hash_name, name, type, rarity, meta)
+SELECT row_number() OVER (ORDER BY id), class_id, instance_id, market_hash_name, name, type, rarity, steam_metadata
+FROM sync_held_asset WHERE sync_log_id = %(sync_log_id)s;
+INSERT INTO sync_asset (app_id, context_id, asset_id, dkey, tradable, tradable_after, extra)
+SELECT app_id, context_id, asset_id, row_number() OVER (ORDER BY id), tradable, tradable_after, NULL
+FROM sync_held_asset WHERE sync_log_id = %(sync_log_id)s;
+"""
+
+
+@dataclass
+class Plan:
+    first_import: bool
+    counts: dict[str, int]
+    db_in_scope: int
+    digest: str
+    vanished_by_context: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def removals(self) -> int:
+        return self.counts["delivered"] + self.counts["removed"] + self.counts["missing"]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "first_import": self.first_import, "counts": self.counts, "db_in_scope": self.db_in_scope,
+            "digest": self.digest, "vanished_by_context": self.vanished_by_context, "samples": self.samples,
+        }
+
+
+@dataclass
+class Applied:
+    added: int = 0
+    added_unexplained: int = 0
+    updated: int = 0
+    restored: int = 0
+    relinked: int = 0
+    delivered: int = 0
+    removed: int = 0
+    missing: int = 0
+    new_user_ids: list[int] = field(default_factory=list)
+
+    @property
+    def removals(self) -> int:
+        return self.delivered + self.removed + self.missing
+
+
+def _raw(cursor):
+    """The psycopg cursor under Django's wrapper (COPY is not part of the DB-API)."""
+    return cursor.cursor
+
+
+def _create_stage(cursor, *, scope: list[tuple[int, int]], trades: list[TradeEvidence]) -> None:
+    cursor.execute(STAGE_TABLES)
+    raw = _raw(cursor)
+    with raw.copy("COPY sync_scope (app_id, context_id) FROM STDIN") as copy:
+        for row in scope:
+            copy.write_row(row)
+    with raw.copy("COPY sync_event_spec (event_type, category, severity) FROM STDIN") as copy:
+        for name in ITEM_EVENT_TYPES:
+            spec = EVENT_TYPES[name]
+            copy.write_row((name, spec.category, spec.severity))
+    with raw.copy(
+        "COPY sync_trade (app_id, asset_id, direction, trade_id, partner_steam_id, status, time_init, "
+        "other_asset_id, rollback) FROM STDIN"
+    ) as copy:
+        for evidence in trades:
+            copy.write_row(evidence.as_row())
+
+
+def stage(cursor, snapshot: Snapshot) -> None:
+    """COPY a freshly fetched snapshot into the temp tables."""
+    _create_stage(cursor, scope=snapshot.scope, trades=snapshot.trades)
+    raw = _raw(cursor)
+    with raw.copy(
+        "COPY sync_desc (dkey, class_id, instance_id, market_hash_name, name, type, rarity, meta) FROM STDIN"
+    ) as copy:
+        for row in snapshot.descriptions:
+            copy.write_row(row)
+    with raw.copy(
+        "COPY sync_asset (app_id, context_id, asset_id, dkey, tradable, tradable_after, extra) FROM STDIN"
+    ) as copy:
+        for row in snapshot.assets:
+            copy.write_row(row)
+    _analyze(cursor)
+
+
+def stage_from_held(cursor, *, sync_log_id, scope: list[tuple[int, int]], trades: list[TradeEvidence]) -> None:
+    """Stage a held run's kept snapshot again, exactly as it was fetched."""
+    _create_stage(cursor, scope=scope, trades=trades)
+    cursor.execute(STAGE_FROM_HELD, {"sync_log_id": sync_log_id})
+    _analyze(cursor)
+
+
+def _analyze(cursor) -> None:
+    # Autovacuum never analyzes temp tables; without statistics the planner
+    # guesses a few rows and picks nested loops over 100,000 assets.
+    cursor.execute("ANALYZE sync_desc; ANALYZE sync_asset; ANALYZE sync_trade")
+
+
+def is_first_import(cursor) -> bool:
+    cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM items)")
+    return cursor.fetchone()[0]
+
+
+def compute_plan(cursor, *, first_import: bool) -> Plan:
+    cursor.execute(PLAN_PRESENT)
+    cursor.execute(PLAN_VANISHED)
+    cursor.execute(PLAN_COUNTS)
+    row = cursor.fetchone()
+    names = (
+        "add", "add_unexplained", "restore", "relink", "update", "present_delivered",
+        "delivered", "removed", "missing", "protected",
+    )
+    counts = dict(zip(names, row[:-1]))
+    cursor.execute(PLAN_DIGEST)
+    digest = cursor.fetchone()[0]
+    cursor.execute(
+        "SELECT app_id, context_id, count(*) FROM sync_vanished WHERE action IN ('missing', 'protected') "
+        "GROUP BY 1, 2"
+    )
+    vanished_by_context = {f"{app}/{context}": count for app, context, count in cursor.fetchall()}
+    return Plan(
+        first_import=first_import, counts=counts, db_in_scope=row[-1], digest=digest,
+        vanished_by_context=vanished_by_context, samples=_samples(cursor),
+    )
+
+
+def _samples(cursor) -> dict[str, list[dict[str, Any]]]:
+    """A few rows of each kind, for the operator deciding on a held run and for the log."""
+    samples: dict[str, list[dict[str, Any]]] = {}
+    cursor.execute(
+        f"""SELECT action, item_id::text, item_status, app_id, context_id, asset_id::text, item_name, trade_id,
+                  in_active_assignment
+           FROM (SELECT *, row_number() OVER (PARTITION BY action ORDER BY app_id, asset_id) AS n
+                 FROM sync_vanished) v WHERE n <= {SAMPLE_SIZE}"""
+    )
+    for action, item_id, status, app, context, asset, name, trade, active in cursor.fetchall():
+        samples.setdefault(action, []).append({
+            "item_id": item_id, "status": status, "app_id": app, "context_id": context, "asset_id": asset,
+            "name": name, "trade_id": trade, "in_active_assignment": active,
+        })
+    cursor.execute(
+        f"""SELECT action, item_id::text, item_status, app_id, context_id, asset_id::text, name, recv_trade_id,
+                  changed
+           FROM (SELECT *, row_number() OVER (PARTITION BY action ORDER BY app_id, asset_id) AS n
+                 FROM sync_present) p WHERE n <= {SAMPLE_SIZE}"""
+    )
+    for action, item_id, status, app, context, asset, name, trade, changed in cursor.fetchall():
+        samples.setdefault(action, []).append({
+            "item_id": item_id, "status": status, "app_id": app, "context_id": context, "asset_id": asset,
+            "name": name, "trade_id": trade, "changed": changed,
+        })
+    return samples
+
+
+def apply_plan(cursor, *, plan: Plan, actor: str, sync_log_id) -> Applied:
+    params = {
+        "actor": actor, "source": Source.SYNC, "sync_log_id": str(sync_log_id), "first_import": plan.first_import,
+    }
+    applied = Applied()
+    cursor.execute(APPLY_USERS, params)
+    applied.new_user_ids = [row[0] for row in cursor.fetchall()]
+    cursor.execute(APPLY_ADD, params)
+    applied.added, applied.added_unexplained = cursor.fetchone()
+    cursor.execute(APPLY_PRESENT, params)
+    applied.updated, applied.restored, applied.relinked = cursor.fetchone()
+    cursor.execute(APPLY_VANISHED, params)
+    applied.delivered, applied.removed, applied.missing = cursor.fetchone()
+    return applied
+
+
+def save_held(cursor, *, sync_log_id) -> None:
+    cursor.execute(SAVE_HELD_ASSETS, {"sync_log_id": sync_log_id})
+
+
+def db_counts(cursor) -> dict[str, int]:
+    cursor.execute(DB_COUNTS)
+    available, assigned, delivered, total = cursor.fetchone()
+    return {"available": available, "assigned": assigned, "delivered": delivered, "total": total}
+
+
+def fingerprint(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()

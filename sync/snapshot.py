@@ -1,0 +1,201 @@
+"""What one sync read from Steam, in the shape the reconciliation SQL stages.
+
+Steam describes an asset by (classid, instanceid): thousands of assets share a
+few hundred descriptions. We stage descriptions once and assets by reference,
+so a 100,000-item inventory crosses the wire to PostgreSQL as a few MB instead
+of one full description per asset; PostgreSQL joins them back.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable
+
+from astro.steam.types import Inventory, InventoryItem, TradeStatus, TradeStatusCode
+
+# The description fields an operator or the delivery engine may want later. The
+# rest (localised duplicates, market restrictions) is noise repeated on every row.
+DESCRIPTION_KEYS = (
+    "icon_url",
+    "icon_url_large",
+    "name_color",
+    "background_color",
+    "descriptions",
+    "owner_descriptions",
+    "actions",
+    "fraudwarnings",
+    "market_name",
+    "commodity",
+)
+
+# Trades whose items really moved (or are held by Steam on their way).
+MOVED_TRADE_STATUSES = {
+    TradeStatusCode.COMMITTED,
+    TradeStatusCode.COMPLETE,
+    TradeStatusCode.IN_ESCROW,
+    TradeStatusCode.TRADE_PROTECTION_ROLLBACK,
+}
+ROLLBACK_TRADE_STATUSES = {
+    TradeStatusCode.TRADE_PROTECTION_ROLLBACK,
+    TradeStatusCode.FULL_SUPPORT_ROLLBACK,
+    TradeStatusCode.PARTIAL_SUPPORT_ROLLBACK,
+    TradeStatusCode.SUPPORT_ROLLBACK_SELECTIVE,
+    TradeStatusCode.ESCROW_ROLLBACK,
+}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+
+
+@dataclass
+class TradeEvidence:
+    """One asset of one trade, seen from our side.
+
+    `asset_id` is our asset id: the new id of an asset we received, the old id of
+    one we gave. `other_asset_id` is its id on the partner's side, which links a
+    gift to the asset that later came back (a reverted CS2 trade).
+    """
+
+    app_id: int
+    asset_id: int
+    direction: str  # "received" | "given"
+    trade_id: str
+    partner_steam_id: int
+    status: int
+    time_init: datetime | None
+    other_asset_id: int | None
+    rollback: bool
+
+    def as_row(self) -> tuple:
+        return (
+            self.app_id, self.asset_id, self.direction, self.trade_id, self.partner_steam_id,
+            self.status, self.time_init, self.other_asset_id, self.rollback,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "app_id": self.app_id, "asset_id": self.asset_id, "direction": self.direction,
+            "trade_id": self.trade_id, "partner_steam_id": self.partner_steam_id, "status": self.status,
+            "time_init": self.time_init.isoformat() if self.time_init else None,
+            "other_asset_id": self.other_asset_id, "rollback": self.rollback,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TradeEvidence:
+        return cls(
+            app_id=data["app_id"], asset_id=data["asset_id"], direction=data["direction"],
+            trade_id=data["trade_id"], partner_steam_id=data["partner_steam_id"], status=data["status"],
+            time_init=datetime.fromisoformat(data["time_init"]) if data["time_init"] else None,
+            other_asset_id=data["other_asset_id"], rollback=data["rollback"],
+        )
+
+
+@dataclass
+class Snapshot:
+    fetched_at: datetime
+    # [{"app_id", "context_id", "count", "total_count", "pages"}] for every configured pair.
+    inventories: list[dict[str, Any]]
+    # (dkey, class_id, instance_id, market_hash_name, name, type, rarity, meta_json)
+    descriptions: list[tuple] = field(default_factory=list)
+    # (app_id, context_id, asset_id, dkey, tradable, tradable_after, extra_json | None)
+    assets: list[tuple] = field(default_factory=list)
+    trades: list[TradeEvidence] = field(default_factory=list)
+
+    @property
+    def asset_count(self) -> int:
+        return len(self.assets)
+
+    @property
+    def scope(self) -> list[tuple[int, int]]:
+        return [(inv["app_id"], inv["context_id"]) for inv in self.inventories]
+
+
+def _description_meta(item: InventoryItem) -> dict[str, Any]:
+    raw = item.description or {}
+    meta = {key: raw[key] for key in DESCRIPTION_KEYS if key in raw}
+    if item.icon_url is not None:
+        meta["icon_url"] = item.icon_url
+    meta["tags"] = item.tags
+    meta["marketable"] = item.marketable
+    return meta
+
+
+def build_snapshot(
+    *, inventories: Iterable[Inventory], trades: Iterable[TradeStatus], fetched_at: datetime
+) -> Snapshot:
+    """Flatten the gateway's inventories and trade history into staging rows."""
+    snapshot = Snapshot(fetched_at=fetched_at, inventories=[])
+    # (app, class, instance) -> [(description object, dkey)]: the gateway shares one
+    # description object between the assets of a class, so identity finds it at once;
+    # equality is the fallback, and a real difference gets its own key.
+    seen: dict[tuple[int, int, int], list[tuple[InventoryItem, int]]] = {}
+    seen_assets: set[tuple[int, int]] = set()
+    for inventory in inventories:
+        snapshot.inventories.append({
+            "app_id": inventory.app_id, "context_id": inventory.context_id, "count": len(inventory.items),
+            "total_count": inventory.total_count, "pages": inventory.pages,
+        })
+        for item in inventory.items:
+            key = (item.app_id, item.class_id, item.instance_id)
+            dkey = None
+            for known, known_key in seen.get(key, ()):
+                if known.description is item.description or (
+                    known.description == item.description and known.name == item.name
+                    and known.market_hash_name == item.market_hash_name and known.tags == item.tags
+                    and known.type == item.type and known.rarity == item.rarity
+                ):
+                    dkey = known_key
+                    break
+            if dkey is None:
+                dkey = len(snapshot.descriptions) + 1
+                seen.setdefault(key, []).append((item, dkey))
+                snapshot.descriptions.append((
+                    dkey, item.class_id, item.instance_id, item.market_hash_name, item.name, item.type,
+                    item.rarity, _dumps(_description_meta(item)),
+                ))
+            extra: dict[str, Any] = {}
+            if item.properties:
+                extra["properties"] = item.properties
+            if item.amount != 1:
+                extra["amount"] = item.amount
+            if (item.app_id, item.asset_id) in seen_assets:
+                # One asset listed twice (in two contexts, or on two pages): Steam's
+                # answer contradicts itself, so it is not an answer we act on.
+                raise ValueError(f"asset {item.app_id}/{item.asset_id} appears twice in the inventory")
+            seen_assets.add((item.app_id, item.asset_id))
+            snapshot.assets.append((
+                item.app_id, item.context_id, item.asset_id, dkey, item.tradable, item.tradable_after,
+                _dumps(extra) if extra else None,
+            ))
+    trades = list(trades)
+    # A reverted trade names the trade that undid it; the items we receive in
+    # that second trade are ours coming back, not a deposit.
+    rollback_ids = {trade.rollback_trade_id for trade in trades if trade.rollback_trade_id}
+    for trade in trades:
+        snapshot.trades.extend(trade_evidence(trade, rollback_ids=rollback_ids))
+    return snapshot
+
+
+def trade_evidence(trade: TradeStatus, *, rollback_ids: set[str] = frozenset()) -> list[TradeEvidence]:
+    if trade.status not in MOVED_TRADE_STATUSES and trade.status not in ROLLBACK_TRADE_STATUSES:
+        return []
+    rows: list[TradeEvidence] = []
+    rollback = trade.status in ROLLBACK_TRADE_STATUSES or trade.trade_id in rollback_ids
+    for asset in trade.assets_received:
+        if asset.new_asset_id is None:
+            continue  # not transferred yet: nothing of ours to attribute
+        rows.append(TradeEvidence(
+            app_id=asset.app_id, asset_id=asset.new_asset_id, direction="received", trade_id=trade.trade_id,
+            partner_steam_id=trade.partner_steam_id, status=int(trade.status), time_init=trade.time_init,
+            other_asset_id=asset.asset_id, rollback=rollback,
+        ))
+    for asset in trade.assets_given:
+        rows.append(TradeEvidence(
+            app_id=asset.app_id, asset_id=asset.asset_id, direction="given", trade_id=trade.trade_id,
+            partner_steam_id=trade.partner_steam_id, status=int(trade.status), time_init=trade.time_init,
+            other_asset_id=asset.new_asset_id, rollback=rollback,
+        ))
+    return rows
