@@ -95,7 +95,9 @@ class ResponseRecorder:
             status=response.status_code,
             eresult=int(eresult) if eresult and eresult.strip().lstrip("-").isdigit() else None,
             retry_after=response.headers.get("Retry-After"),
-            text=response.text[: self.MAX_TEXT] if response.content is not None else "",
+            # Error answers and pages are small; a 1000-item inventory page is not
+            # needed here and is not decoded twice.
+            text=response.text if len(response.content or b"") <= self.MAX_TEXT else "",
         )
         return response
 
