@@ -1,0 +1,17 @@
+from django.core.management.base import BaseCommand
+
+from astro.schedules import install_schedules
+
+
+class Command(BaseCommand):
+    help = "Install Astro's periodic tasks (astro/schedules.py) into beat's database schedule. Idempotent."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reset", action="store_true",
+            help="Also restore the defaults of entries that exist (undoes edits made in the admin).",
+        )
+
+    def handle(self, *args, reset: bool = False, **options):
+        for name, action in install_schedules(reset=reset):
+            self.stdout.write(f"{name}: {action}")
