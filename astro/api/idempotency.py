@@ -70,9 +70,14 @@ class _Unstored(Exception):
         self.response = response
 
 
+def request_fingerprint(method: str, path: str, data) -> str:
+    """SHA-256 of the request as parsed: key order and whitespace do not matter, values do."""
+    body = json.dumps(data, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return hashlib.sha256(f"{method}\n{path}\n{body}".encode()).hexdigest()
+
+
 def fingerprint(request) -> str:
-    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
-    return hashlib.sha256(f"{request.method}\n{request.path}\n{body}".encode()).hexdigest()
+    return request_fingerprint(request.method, request.path, request.data)
 
 
 def _replay(record) -> HttpResponse:
