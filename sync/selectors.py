@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from sync.lock import sync_lock_held_elsewhere
@@ -11,7 +12,7 @@ from sync.models import InventorySyncLog, SyncStatus
 def sync_run_get(*, sync_log_id) -> InventorySyncLog | None:
     try:
         return InventorySyncLog.objects.filter(id=sync_log_id).first()
-    except (ValueError, TypeError):
+    except (ValidationError, ValueError, TypeError):
         return None  # not a uuid
 
 

@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Callable
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -446,7 +447,7 @@ def _supersede_held(log, *, actor: str) -> None:
 def _load_held(sync_log_id) -> InventorySyncLog:
     try:
         log = InventorySyncLog.objects.select_for_update().get(id=sync_log_id)
-    except (InventorySyncLog.DoesNotExist, ValueError, TypeError):
+    except (InventorySyncLog.DoesNotExist, ValidationError, ValueError, TypeError):
         raise SyncRunNotFound(f"no sync run {sync_log_id}") from None
     if log.sync_status != SyncStatus.HELD or log.resolution is not None:
         raise SyncNotHeld(
