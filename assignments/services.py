@@ -11,7 +11,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from assignments.models import Assignment, AssignmentItem, AssignmentStatus, DeliveryStatus
+from assignments.tasks import deliver_assignment_task
 from astro.errors import Conflict, InvalidInput, NotFound
+from astro.tasks_base import enqueue_on_commit
 from audit.services import record_event, record_events
 from items.services import user_get_or_create, user_set_trade_url
 
@@ -187,6 +189,7 @@ def assignment_create(
             }
             for item_id in item_ids
         ])
+        enqueue_on_commit(deliver_assignment_task, str(assignment.id))
     return assignment
 
 

@@ -48,6 +48,18 @@ SCHEDULES: list[Schedule] = [
         every_seconds=lambda: 3600,
         description="Refreshes the stalest Steam user profiles from player summaries.",
     ),
+    Schedule(
+        name="Delivery poll",
+        task="assignments.poll_offers",
+        every_seconds=lambda: settings.DELIVERY_POLL_INTERVAL_SECONDS,
+        description="Follows every active trade offer and applies its state (accepted, declined, expired...).",
+    ),
+    Schedule(
+        name="Delivery sweeper",
+        task="assignments.sweep_deliveries",
+        every_seconds=lambda: 60,
+        description="Queues deliveries that are due, waiting for a retry, or stuck after a worker stopped.",
+    ),
 ]
 
 
