@@ -204,6 +204,7 @@ def _execute(log: InventorySyncLog, *, actor: str, on_progress, gateway) -> Inve
     first_import = not Item.objects.exists()
     try:
         snapshot = _fetch(gateway=gateway, first_import=first_import, on_progress=on_progress)
+        snapshot.timings["fetch_ms"] = int((time.monotonic() - started) * 1000)
     except SteamError as exc:
         logger.warning("sync %s: Steam read failed: %s", log.id, exc)
         return _fail(log, actor=actor, code=exc.code, message=f"Reading the Steam inventory failed: {exc}",
@@ -294,6 +295,8 @@ def _hold_reasons(snapshot: Snapshot, plan: reconcile.Plan) -> list[dict]:
 
 def _reconcile(log, *, snapshot: Snapshot, actor: str, first_import: bool, started: float) -> InventorySyncLog:
     new_user_ids: list[int] = []
+    db_started = time.monotonic()
+    log.error_details = {**(log.error_details or {}), "timings": snapshot.timings}
     with transaction.atomic():
         with connection.cursor() as cursor:
             reconcile.stage(cursor, snapshot)
@@ -307,6 +310,7 @@ def _reconcile(log, *, snapshot: Snapshot, actor: str, first_import: bool, start
                 sync_log=log, fetched_at=snapshot.fetched_at, inventories=snapshot.inventories,
                 trades=[evidence.as_json() for evidence in snapshot.trades], plan=plan.as_json(),
             )
+            snapshot.timings["db_ms"] = int((time.monotonic() - db_started) * 1000)
             _set_db_counts(log, db)
             log.sync_status = SyncStatus.HELD
             log.steam_inventory_count = snapshot.asset_count
@@ -329,6 +333,7 @@ def _reconcile(log, *, snapshot: Snapshot, actor: str, first_import: bool, start
             applied = reconcile.apply_plan(cursor, plan=plan, actor=actor, sync_log_id=log.id)
             db = reconcile.db_counts(cursor)
         new_user_ids = applied.new_user_ids
+        snapshot.timings["db_ms"] = int((time.monotonic() - db_started) * 1000)
         _finish_success(log, plan=plan, applied=applied, db=db, snapshot_inventories=snapshot.inventories,
                         steam_count=snapshot.asset_count, actor=actor, started=started)
         if new_user_ids:

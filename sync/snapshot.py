@@ -9,6 +9,7 @@ of one full description per asset; PostgreSQL joins them back.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
@@ -103,6 +104,8 @@ class Snapshot:
     # (app_id, context_id, asset_id, dkey, tradable, tradable_after, extra_json | None)
     assets: list[tuple] = field(default_factory=list)
     trades: list[TradeEvidence] = field(default_factory=list)
+    # Where the time went (fetch_ms, build_ms, db_ms), kept in the log's error_details.
+    timings: dict[str, int] = field(default_factory=dict)
 
     @property
     def asset_count(self) -> int:
@@ -127,6 +130,7 @@ def build_snapshot(
     *, inventories: Iterable[Inventory], trades: Iterable[TradeStatus], fetched_at: datetime
 ) -> Snapshot:
     """Flatten the gateway's inventories and trade history into staging rows."""
+    build_started = time.monotonic()
     snapshot = Snapshot(fetched_at=fetched_at, inventories=[])
     # (app, class, instance) -> [(description object, dkey)]: the gateway shares one
     # description object between the assets of a class, so identity finds it at once;
@@ -176,6 +180,7 @@ def build_snapshot(
     rollback_ids = {trade.rollback_trade_id for trade in trades if trade.rollback_trade_id}
     for trade in trades:
         snapshot.trades.extend(trade_evidence(trade, rollback_ids=rollback_ids))
+    snapshot.timings["build_ms"] = int((time.monotonic() - build_started) * 1000)
     return snapshot
 
 
