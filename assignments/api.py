@@ -16,7 +16,7 @@ from astro.api.plumbing import ApiView
 from astro.api.schema import (
     CURSOR_PARAMETERS, IDEMPOTENCY_KEY_PARAMETER, READ_ERRORS, WRITE_ERRORS, errors, filter_parameters,
 )
-from astro.api.serializers import JsonObjectField, SteamIdField, StrictInputSerializer, StrictUUIDField, paginated
+from astro.api.serializers import StrictCharField, StrictRegexField, JsonObjectField, SteamIdField, StrictInputSerializer, StrictUUIDField, paginated
 from astro.api.views import ExternalSystemMismatch, paginate, path_uuid, query_filters
 
 
@@ -67,19 +67,19 @@ class AssignmentCreateInput(StrictInputSerializer):
         child=StrictUUIDField(), allow_empty=False,
         help_text="Pool item ids; all are reserved or none. At most API_MAX_ITEMS_PER_ASSIGNMENT, no duplicates.",
     )
-    assignmentType = serializers.RegexField(
+    assignmentType = StrictRegexField(
         r"^[A-Za-z0-9_.:-]+$", max_length=64, help_text="Your category, e.g. giveaway, purchase, reward."
     )
-    externalSystem = serializers.CharField(max_length=64, help_text="Must be the API key's own system.")
+    externalSystem = StrictCharField(max_length=64, help_text="Must be the API key's own system.")
     externalContext = JsonObjectField(
         required=False, max_bytes_setting="API_MAX_EXTERNAL_CONTEXT_BYTES",
         help_text="Any JSON object of yours (at most API_MAX_EXTERNAL_CONTEXT_BYTES), stored and returned as is.",
     )
-    tradeUrl = serializers.CharField(
+    tradeUrl = StrictCharField(
         required=False, max_length=512, help_text="The user's trade URL; validated and stored on the user."
     )
     priority = serializers.IntegerField(required=False, min_value=-1000, max_value=1000, help_text="Higher first.")
-    reason = serializers.CharField(required=False, max_length=2000, allow_blank=True)
+    reason = StrictCharField(required=False, max_length=2000, allow_blank=True)
 
     read_only_names = frozenset(AssignmentOutput().fields) - {
         "userId", "assignmentType", "externalSystem", "externalContext", "priority", "reason",
@@ -95,7 +95,7 @@ class AssignmentCreateInput(StrictInputSerializer):
 
 
 class AssignmentCancelInput(StrictInputSerializer):
-    reason = serializers.CharField(required=False, max_length=2000, allow_blank=True)
+    reason = StrictCharField(required=False, max_length=2000, allow_blank=True)
 
 
 ASSIGNMENT_ID_PATH = OpenApiParameter("assignment_id", OpenApiTypes.UUID, OpenApiParameter.PATH)

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from astro.api.plumbing import ApiView
 from astro.api.schema import CURSOR_PARAMETERS, READ_ERRORS, WRITE_ERRORS, errors, filter_parameters
-from astro.api.serializers import SteamIdField, StrictInputSerializer, paginated
+from astro.api.serializers import StrictCharField, SteamIdField, StrictInputSerializer, paginated
 from astro.api.views import paginate, path_steam_id, path_uuid, query_filters
 from astro.errors import NotFound
 from items.selectors import ItemFilter, item_get, item_list, user_get
@@ -79,7 +79,7 @@ class UserOutput(serializers.Serializer):
 
 
 class UserUpdateInput(StrictInputSerializer):
-    tradeUrl = serializers.CharField(
+    tradeUrl = StrictCharField(
         max_length=512,
         help_text="https://steamcommunity.com/tradeoffer/new/?partner=<accountid>&token=<token>; "
         "partner must be this user's account id (steamId - 76561197960265728).",

@@ -21,7 +21,10 @@ class ItemFilter(django_filters.FilterSet):
     rarity = django_filters.CharFilter(field_name="item_rarity", lookup_expr="iexact", max_length=128)
     minValue = django_filters.NumberFilter(field_name="market_value", lookup_expr="gte", min_value=0, max_value=10**10)
     maxValue = django_filters.NumberFilter(field_name="market_value", lookup_expr="lte", min_value=0, max_value=10**10)
-    tradable = django_filters.BooleanFilter(field_name="tradable")
+    # Not BooleanFilter: it reads `tradable=maybe` as "no filter" instead of an error.
+    tradable = django_filters.TypedChoiceFilter(
+        field_name="tradable", choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true"
+    )
 
     class Meta:
         model = Item

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -66,6 +67,11 @@ def api_exception_handler(exc, context):
         # Another app's domain error family (sync.errors): same contract, own base class.
         message = getattr(exc, "message", None) or str(exc)
         return Response(error_body(exc.code, message, getattr(exc, "details", None)), status=exc.http_status)
+    if isinstance(exc, RequestDataTooBig):
+        # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE (DRF reads request.body).
+        return Response(error_body("payload_too_large", "The request body is too large.", {}), status=413)
+    if isinstance(exc, SuspiciousOperation):
+        return Response(error_body("bad_request", "The request was refused as malformed.", {}), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -118,6 +118,22 @@ class JsonObjectField(serializers.JSONField):
         return data
 
 
+class StrictCharField(serializers.CharField):
+    """A JSON string only: DRF's CharField would turn 5 or true into "5" / "True"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictRegexField(serializers.RegexField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictUUIDField(serializers.UUIDField):
     """A UUID as a JSON string only (DRF would also take an integer)."""
 
