@@ -207,7 +207,13 @@ def _queue_sync() -> None:
     """A sync right after the transaction commits (accepted trades, invalid items, reverts)."""
     from sync.services import sync_request
 
-    transaction.on_commit(lambda: sync_request(trigger="trade", actor=SYSTEM))
+    def request() -> None:
+        try:
+            sync_request(trigger="trade", actor=SYSTEM)
+        except Exception:  # the delivery has committed; the periodic sync covers a lost request
+            logger.exception("could not queue a sync after a trade")
+
+    transaction.on_commit(request)
 
 
 def _enqueue_delivery(assignment_id, *, countdown: float | None = None) -> None:
@@ -1108,7 +1114,7 @@ def _hold_unsent(assignment: Assignment, *, now) -> bool:
     return held == 1
 
 
-def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str) -> Assignment:
+def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str | None = None) -> Assignment:
     """Cancel an assignment whose delivery may have reached Steam.
 
     The offer is cancelled on Steam first; only then are the items released. If
@@ -1121,6 +1127,7 @@ def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str) -> A
     """
     _outside_transaction()
     now = timezone.now()
+    reason = reason or f"cancelled by {actor}"
     assignment = _load(assignment_id)
     _refuse_settled(assignment)
     if assignment.status == AssignmentStatus.FAILED:
