@@ -1,30 +1,278 @@
-from django.contrib import admin
-from django.utils.html import format_html_join
+"""Assignments and their delivery in the operator console.
 
-from assignments.models import Assignment
+Assignments come from external systems through the API and are never edited
+here; operators control their delivery (retry, cancel, resend, check the offer
+now) through the services in `assignments.delivery` / `assignments.services`.
+`assignment_items` has a composite primary key, which the Django 5.2 admin
+cannot register: its rows are shown inside their assignment's and their item's
+pages, and in a read-only list of their own (`assignment_items_view`).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from assignments import delivery
+from assignments.models import (
+    Assignment,
+    AssignmentItem,
+    AssignmentStatus,
+    DeliveryAttempt,
+    DeliveryStatus,
+)
+from assignments.services import assignment_cancel
+from astro.admin_mixins import (
+    CappedCountPaginator,
+    FastChangeListMixin,
+    Operation,
+    OperationsAdminMixin,
+    ReadOnlyAdmin,
+    section,
+    status_pill,
+)
+from astro.dashboard import money
+from audit.models import SystemEvent
+
+CONTROL = "assignments.control_delivery"
+HISTORY_ROWS = 50
+
+# The stable status_reason codes of assignments.delivery: filter choices that cost no DISTINCT scan.
+STATUS_REASONS = (
+    delivery.TRADE_URL_REQUIRED, delivery.TRADE_URL_INVALID, delivery.ITEMS_NOT_TRADABLE, delivery.SENDING,
+    delivery.CANCELLING, delivery.STEAM_UNAVAILABLE, delivery.SEND_OUTCOME_UNKNOWN, delivery.AWAITING_CONFIRMATION,
+    delivery.AWAITING_ACCEPTANCE, delivery.ESCROW, "offer_expired", "offer_cancelled", "offer_countered",
+    "offer_cancelled_by_second_factor", "offer_invalid", "offer_timed_out", delivery.DECLINED,
+    delivery.INVALID_ITEMS, delivery.REVERTED, delivery.ATTEMPTS_EXHAUSTED, delivery.STEAM_REJECTED,
+    delivery.ITEMS_UNAVAILABLE,
+)
+
+
+class StatusReasonFilter(admin.SimpleListFilter):
+    title = "why (status reason)"
+    parameter_name = "status_reason__exact"
+
+    def lookups(self, request, model_admin):
+        return [(code, code.replace("_", " ")) for code in STATUS_REASONS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(status_reason=self.value()) if self.value() else queryset
+
+
+class ExternalSystemFilter(admin.SimpleListFilter):
+    title = "external system"
+    parameter_name = "external_system__exact"
+
+    def lookups(self, request, model_admin):
+        from astro.models import ExternalSystem  # a handful of rows, unlike assignments
+
+        return [(slug, slug) for slug in ExternalSystem.objects.order_by("slug").values_list("slug", flat=True)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(external_system=self.value()) if self.value() else queryset
+
+
+# ----------------------------------------------------------------- operations
+
+
+def _retry(assignment, *, actor, reason):
+    delivery.delivery_retry(assignment_id=assignment.id, actor=actor, reason=reason, source="admin")
+    return f"Delivery of {assignment} will be tried again: its items are reserved and a new offer is on its way."
+
+
+def _cancel(assignment, *, actor, reason):
+    result = assignment_cancel(assignment_id=assignment.id, actor=actor, source="admin", reason=reason)
+    if result.status == AssignmentStatus.CANCELLED:
+        return f"Assignment {result.id} cancelled; its items are back in the pool."
+    return (f"Cancel of {result.id} requested; Steam has not settled the offer yet "
+            f"({result.status_reason or result.status}). Check it again in a moment.")
+
+
+def _resend(assignment, *, actor, reason):
+    result = delivery.delivery_resend(assignment_id=assignment.id, actor=actor, reason=reason, source="admin")
+    if result.status == AssignmentStatus.DELIVERED:
+        return f"The user accepted the offer meanwhile: {result.id} is delivered, nothing was resent."
+    return f"The offer of {result.id} was replaced: a new one is being sent."
+
+
+def _check_now(assignment, *, actor, reason):
+    result = delivery.delivery_check_now(assignment_id=assignment.id, actor=actor, source="admin")
+    state = result.get_status_display().lower() + (f" ({result.status_reason})" if result.status_reason else "")
+    return f"Steam checked: {result.id} is {state}."
+
+
+ASSIGNMENT_OPERATIONS = (
+    Operation(
+        name="retry_delivery", label="Retry delivery", permission=CONTROL, run=_retry,
+        applies=lambda a: a.status == AssignmentStatus.FAILED,
+        explanation="A failed assignment gets a fresh round of delivery attempts. Its items must still be "
+                    "available in the pool; they are reserved again and a new trade offer is sent.",
+    ),
+    Operation(
+        name="cancel_assignment", label="Cancel assignment", permission=CONTROL, run=_cancel, danger=True,
+        applies=lambda a: a.status in (AssignmentStatus.PENDING, AssignmentStatus.PROCESSING),
+        asks_steam=True,
+        explanation="The assignment is cancelled and its items go back to the pool. If an offer is out, it is "
+                    "cancelled on Steam first; if the user accepted it meanwhile, Steam wins and the assignment "
+                    "ends delivered.",
+    ),
+    Operation(
+        name="resend_offer", label="Resend the offer", permission=CONTROL, run=_resend, asks_steam=True,
+        applies=lambda a: a.status == AssignmentStatus.PENDING
+        or (a.status == AssignmentStatus.PROCESSING and a.delivery_trade_offer_id),
+        explanation="The current trade offer is cancelled on Steam and a new one is sent at once (it does not "
+                    "count toward the attempt limit). A pending assignment is simply sent now.",
+    ),
+    Operation(
+        name="check_offer_now", label="Check the offer now", permission=CONTROL, run=_check_now,
+        asks_steam=True, needs_reason=False,
+        applies=lambda a: a.status in (AssignmentStatus.PROCESSING, AssignmentStatus.DELIVERED),
+        explanation="Astro asks Steam for the offer's state now, instead of waiting for the next poll, and "
+                    "applies it (accepted, declined, expired, ...). A delivered assignment is checked for a "
+                    "reverted trade.",
+    ),
+)
+
+
+# ---------------------------------------------------------------------- admin
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "assignment_type", "external_system", "status", "status_reason", "total_items_count", "total_estimated_value", "created_at")
-    list_filter = ("status", "assignment_type", "external_system", "status_reason")
-    search_fields = ("=id", "=user__steam_id", "user__display_name", "external_system", "delivery_trade_offer_id")
+class AssignmentAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
+    list_display = (
+        "short_id", "user", "assignment_type", "external_system", "status_pill", "status_reason",
+        "total_items_count", "value", "delivery_attempts", "created_at",
+    )
+    list_display_links = ("short_id",)
+    list_filter = ("status", StatusReasonFilter, ExternalSystemFilter)
+    search_fields = ("assignment_type",)
+    search_help_text = "An assignment id, a Steam id, a trade offer id, an assignment type or external system."
     list_select_related = ("user",)
-    show_full_result_count = False
-    readonly_fields = [field.name for field in Assignment._meta.fields] + ["items_table"]
+    ordering = ("-created_at",)
+    operations = ASSIGNMENT_OPERATIONS
+    fieldsets = (
+        (None, {"fields": ("id", "user", "status", "status_reason", "assignment_type", "assignment_reason",
+                           "external_system", "external_context", "assignment_priority")}),
+        ("Items", {"fields": ("total_items_count", "total_estimated_value")}),
+        ("Delivery", {"fields": ("delivery_attempts", "last_delivery_attempt_at", "next_attempt_at",
+                                 "delivery_trade_offer_id", "delivery_error_message")}),
+        ("Timeline", {"fields": ("assigned_at", "processing_started_at", "delivered_at", "failed_at",
+                                 "cancelled_at", "created_at", "updated_at")}),
+    )
 
-    # assignment_items has a composite primary key, which the Django 5.2 admin cannot
-    # register; its rows are shown here, inside their assignment.
-    @admin.display(description="items")
-    def items_table(self, obj):
-        rows = obj.assignment_items.select_related("item").order_by("item_name_at_assignment")
-        return format_html_join(
-            "\n", "<div>{} — {} — {} ({})</div>",
-            ((row.item_name_at_assignment, row.item_value_at_assignment, row.delivery_status, row.item.status) for row in rows),
+    @admin.display(description="assignment", ordering="created_at")
+    def short_id(self, obj):
+        return str(obj.id)[:8]
+
+    @admin.display(description="status", ordering="status")
+    def status_pill(self, obj):
+        return status_pill(obj.status, obj.get_status_display())
+
+    @admin.display(description="value", ordering="total_estimated_value")
+    def value(self, obj):
+        return money(obj.total_estimated_value)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(id=uuid.UUID(term)), False
+        except ValueError:
+            pass
+        if term.isdigit():
+            if len(term) == 17:
+                return queryset.filter(user_id=int(term)), False
+            return queryset.filter(delivery_trade_offer_id=term), False
+        return queryset.filter(assignment_type=term) | queryset.filter(external_system=term), False
+
+    def get_object_sections(self, request, obj):
+        rows = list(obj.assignment_items.select_related("item").order_by("item_name_at_assignment"))
+        attempts = list(DeliveryAttempt.objects.filter(assignment_id=obj.id).order_by("-number")[:HISTORY_ROWS])
+        events = list(SystemEvent.objects.filter(assignment_id=obj.id).order_by("-created_at")[: HISTORY_ROWS + 1])
+        return [
+            section("items", f"Items ({len(rows)})", "assignment_rows.html",
+                    {"rows": rows, "show_assignment": False, "empty": "No items."}),
+            section("attempts", "Delivery attempts", "attempts.html", {"attempts": attempts}),
+            section("events", "Event history", "events.html", {
+                "events": events[:HISTORY_ROWS],
+                "more_url": reverse("admin:audit_systemevent_changelist") + f"?assignment={obj.id}"
+                if len(events) > HISTORY_ROWS else None,
+            }),
+        ]
+
+    # ---- assignment items: a read-only list of their own
+
+    def get_urls(self):
+        return [
+            path("items/", self.admin_site.admin_view(self.assignment_items_view), name="assignments_assignment_items"),
+        ] + super().get_urls()
+
+    def assignment_items_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        rows = AssignmentItem.objects.select_related("assignment", "assignment__user", "item").order_by(
+            "-created_at"
         )
+        status = request.GET.get("delivery_status")
+        if status in DeliveryStatus.values:
+            rows = rows.filter(delivery_status=status)
+        active = request.GET.get("active")
+        if active in ("1", "0"):
+            rows = rows.filter(is_active=active == "1")
+        query = request.GET.get("q", "").strip()
+        if query:
+            try:
+                key = uuid.UUID(query)
+            except ValueError:
+                rows = rows.filter(item_name_at_assignment__icontains=query)
+            else:
+                rows = rows.filter(assignment_id=key) | rows.filter(item_id=key)
+        paginator = CappedCountPaginator(rows, 100)
+        page = paginator.get_page(request.GET.get("p"))
 
-    def has_add_permission(self, request):
-        return False  # assignments come from external systems through the API
+        def link(**changes):
+            params = request.GET.copy()
+            for key, value in changes.items():
+                if value is None:
+                    params.pop(key, None)
+                else:
+                    params[key] = value
+            params.pop("p", None)
+            return "?" + params.urlencode()
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Assignment items",
+            "subtitle": None,
+            "opts": self.opts,
+            "page": page,
+            "capped": paginator.capped,
+            "query": query,
+            "statuses": [
+                {"label": label, "url": link(delivery_status=value), "selected": status == value}
+                for value, label in DeliveryStatus.choices
+            ],
+            "all_statuses_url": link(delivery_status=None),
+            "active_links": [
+                {"label": "Active (pending or processing)", "url": link(active="1"), "selected": active == "1"},
+                {"label": "Ended", "url": link(active="0"), "selected": active == "0"},
+            ],
+            "all_active_url": link(active=None),
+            "page_params": link().lstrip("?"),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/astro/assignment_items.html", context)
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(FastChangeListMixin, ReadOnlyAdmin):
+    list_display = ("assignment", "number", "outcome", "trade_offer_id", "adopted", "started_at", "finished_at")
+    list_filter = ("outcome", "adopted")
+    search_fields = ("=trade_offer_id", "=tag")
+    list_select_related = ("assignment", "assignment__user")
+    ordering = ("-started_at",)

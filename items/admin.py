@@ -1,31 +1,269 @@
-from django.contrib import admin
+"""Item pool and Steam users in the operator console.
 
-from items.models import Item, SteamUser
+Items are never edited by hand: they change through sync, delivery and the
+operator overrides in `items.overrides`, offered here as buttons and list
+actions that ask for a reason and record it in the audit trail.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib import admin
+from django.db.models import Q
+from django.urls import reverse
+
+from assignments.models import AssignmentItem
+from astro.admin_mixins import (
+    FastChangeListMixin,
+    Operation,
+    OperationsAdminMixin,
+    ReadOnlyAdmin,
+    section,
+    status_pill,
+)
+from astro.dashboard import game_name, money
+from audit.models import SystemEvent
+from items import overrides
+from items.models import Item, ItemStatus, ReceivedVia, SteamUser
+
+HISTORY_ROWS = 50
+OVERRIDES = "items.run_overrides"
+
+
+# -------------------------------------------------------------------- filters
+
+
+class GameFilter(admin.SimpleListFilter):
+    """Games from STEAM_INVENTORIES: the choices cost no query (a DISTINCT would scan the table)."""
+
+    title = "game"
+    parameter_name = "steam_app_id"
+
+    def lookups(self, request, model_admin):
+        return [(str(app), game_name(app)) for app in sorted({app for app, _ in settings.STEAM_INVENTORIES})]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        try:
+            return queryset.filter(steam_app_id=int(self.value()))
+        except ValueError:
+            return queryset.none()
+
+
+class ContextFilter(admin.SimpleListFilter):
+    title = "inventory context"
+    parameter_name = "steam_context_id"
+
+    def lookups(self, request, model_admin):
+        return [
+            (f"{app}/{context}", f"{game_name(app)} · {context}" + (" (trade protected)" if context == 16 else ""))
+            for app, context in settings.STEAM_INVENTORIES
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        try:
+            app, context = (int(part) for part in self.value().split("/"))
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(steam_app_id=app, steam_context_id=context)
+
+
+class ValueFilter(admin.SimpleListFilter):
+    title = "market value"
+    parameter_name = "value"
+    BANDS = {
+        "none": ("no price yet", Q(market_value__isnull=True)),
+        "lt1": ("under 1", Q(market_value__lt=1)),
+        "1to10": ("1 – 10", Q(market_value__gte=1, market_value__lt=10)),
+        "10to100": ("10 – 100", Q(market_value__gte=10, market_value__lt=100)),
+        "gte100": ("100 and more", Q(market_value__gte=100)),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _) in self.BANDS.items()]
+
+    def queryset(self, request, queryset):
+        band = self.BANDS.get(self.value() or "")
+        return queryset.filter(band[1]) if band else queryset
+
+
+class DecisionFilter(admin.SimpleListFilter):
+    """What an operator has to decide about: the dashboard's "needs attention" lists."""
+
+    title = "needs a decision"
+    parameter_name = "decision"
+
+    def lookups(self, request, model_admin):
+        return [("missing", "Missing"), ("unexpected", "Unexpected (found by sync)"), ("quarantined", "Quarantined")]
+
+    def queryset(self, request, queryset):
+        return {
+            "missing": lambda: queryset.filter(status=ItemStatus.MISSING),
+            "unexpected": lambda: queryset.filter(status=ItemStatus.AVAILABLE, received_via=ReceivedVia.SYNC),
+            "quarantined": lambda: queryset.filter(status=ItemStatus.QUARANTINED),
+        }.get(self.value() or "", lambda: queryset)()
+
+
+# ----------------------------------------------------------------- operations
+
+
+def _confirm_removed(item, *, actor, reason):
+    item = overrides.item_confirm_removed(item_id=item.id, actor=actor, reason=reason)
+    return f"{item.item_name} confirmed removed: it no longer counts toward the pool."
+
+
+def _restore(item, *, actor, reason):
+    outcome = overrides.item_restore_after_check(item_id=item.id, actor=actor, reason=reason)
+    where = "back in the pool" if outcome.item.status == ItemStatus.AVAILABLE else "reserved again for its assignment"
+    return f"Steam shows {outcome.item.item_name} in the bot inventory (context {outcome.context_id}): {where}."
+
+
+def _release(item, *, actor, reason):
+    item = overrides.item_release_from_assignment(item_id=item.id, actor=actor, reason=reason)
+    return (f"{item.item_name} released from its assignment and marked missing; confirm it removed, or "
+            "check Steam and restore it.")
+
+
+def _accept(item, *, actor, reason):
+    item = overrides.item_accept(item_id=item.id, actor=actor, reason=reason)
+    return f"{item.item_name} accepted into the pool."
+
+
+def _quarantine(item, *, actor, reason):
+    item = overrides.item_quarantine(item_id=item.id, actor=actor, reason=reason)
+    return f"{item.item_name} quarantined: it cannot be assigned until accepted."
+
+
+ITEM_OPERATIONS = (
+    Operation(
+        name="confirm_removed", label="Confirm removed", permission=OVERRIDES, run=_confirm_removed, danger=True,
+        applies=lambda item: item.status == ItemStatus.MISSING,
+        explanation="The item really left the bot's inventory (traded away by hand, lost to a support action, "
+                    "...). It becomes removed and stops counting toward the pool. Only missing items that no "
+                    "pending or processing assignment still holds.",
+    ),
+    Operation(
+        name="restore_after_check", label="Check Steam and restore", permission=OVERRIDES, run=_restore,
+        asks_steam=True, applies=lambda item: item.status in overrides.RESTORABLE,
+        explanation="Astro reads the bot's inventory from Steam now. Only if the item's asset is there does it "
+                    "become available again (or reserved again, when an assignment still waits for it). If Steam "
+                    "does not show it, nothing changes.",
+    ),
+    Operation(
+        name="release_from_assignment", label="Release from its assignment", permission=OVERRIDES, run=_release,
+        applies=lambda item: item.status in (ItemStatus.RESERVED, ItemStatus.MISSING)
+        and item.assigned_to_user_id is not None,
+        explanation="For an item Steam no longer shows that a pending assignment still holds (sync reports it "
+                    "as a discrepancy and leaves it to you). The item leaves the assignment, which goes on with "
+                    "its other items, and becomes missing. Not possible while an offer is out, or for the "
+                    "assignment's last item (cancel the assignment instead).",
+    ),
+    Operation(
+        name="accept", label="Accept into the pool", permission=OVERRIDES, run=_accept,
+        applies=lambda item: item.status == ItemStatus.QUARANTINED
+        or (item.status == ItemStatus.AVAILABLE and item.received_via == ReceivedVia.SYNC),
+        explanation="An unexpected item (found by sync, with no trade to explain it) or a quarantined item "
+                    "joins the pool: it can be assigned.",
+    ),
+    Operation(
+        name="quarantine", label="Quarantine", permission=OVERRIDES, run=_quarantine, danger=True,
+        applies=lambda item: item.status == ItemStatus.AVAILABLE,
+        explanation="The item leaves the pool: it stays in the bot's inventory but cannot be assigned until an "
+                    "operator accepts it. Only available items.",
+    ),
+)
+
+
+# ---------------------------------------------------------------------- admin
+
+
+@admin.register(Item)
+class ItemAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
+    list_display = (
+        "item_name", "status_pill", "game", "value", "tradable", "assigned_to_user", "received_via", "updated_at",
+    )
+    list_display_links = ("item_name",)
+    list_filter = (
+        DecisionFilter, "status", GameFilter, ContextFilter, ValueFilter, "tradable", "received_via",
+    )
+    search_fields = ("item_name", "market_hash_name")
+    search_help_text = "Name or market hash name; an item id, or a Steam asset id, finds that item."
+    list_select_related = ("assigned_to_user",)
+    # Index-backed (items_market_hash_name): the first page of 100,000 rows is read, not sorted.
+    ordering = ("market_hash_name",)
+    operations = ITEM_OPERATIONS
+    fieldsets = (
+        (None, {"fields": ("item_name", "market_hash_name", "status", "market_value", "market_value_updated_at",
+                           "item_type", "item_rarity")}),
+        ("Steam", {"fields": ("steam_app_id", "steam_context_id", "steam_asset_id", "steam_class_id",
+                              "steam_instance_id", "tradable", "tradable_after")}),
+        ("Where it came from", {"fields": ("received_via", "received_at", "received_from_user")}),
+        ("Assignment", {"fields": ("assigned_to_user", "assigned_at", "delivered_at", "delivery_trade_offer_id")}),
+        ("Metadata", {"classes": ("collapse",), "fields": ("steam_metadata", "custom_metadata")}),
+        ("Record", {"classes": ("collapse",), "fields": ("id", "created_at", "updated_at")}),
+    )
+
+    @admin.display(description="status", ordering="status")
+    def status_pill(self, obj):
+        return status_pill(obj.status, obj.get_status_display())
+
+    @admin.display(description="game", ordering="steam_app_id")
+    def game(self, obj):
+        return game_name(obj.steam_app_id)
+
+    @admin.display(description="value", ordering="market_value")
+    def value(self, obj):
+        return money(obj.market_value) if obj.market_value is not None else "—"
+
+    def get_search_results(self, request, queryset, search_term):
+        # Ids are looked up exactly (an index hit), names with ILIKE.
+        term = search_term.strip()
+        try:
+            return queryset.filter(id=uuid.UUID(term)), False
+        except ValueError:
+            pass
+        if term.isdigit():
+            return queryset.filter(steam_asset_id=int(term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_object_sections(self, request, obj):
+        rows = list(
+            AssignmentItem.objects.filter(item_id=obj.id)
+            .select_related("assignment", "assignment__user")
+            .order_by("-created_at")[:HISTORY_ROWS]
+        )
+        events = list(SystemEvent.objects.filter(item_id=obj.id).order_by("-created_at")[: HISTORY_ROWS + 1])
+        return [
+            section("assignments", "Assignment history", "assignment_rows.html",
+                    {"rows": rows, "show_assignment": True, "empty": "This item was never assigned."}),
+            section("events", "Event history", "events.html", {
+                "events": events[:HISTORY_ROWS],
+                "more_url": reverse("admin:audit_systemevent_changelist") + f"?item={obj.id}"
+                if len(events) > HISTORY_ROWS else None,
+            }),
+        ]
 
 
 @admin.register(SteamUser)
-class SteamUserAdmin(admin.ModelAdmin):
+class SteamUserAdmin(FastChangeListMixin, ReadOnlyAdmin):
+    """Read-only: users are created by the API and sync, trade URLs set through the API."""
+
     list_display = ("steam_id", "display_name", "country_code", "has_trade_url", "last_seen_at")
     search_fields = ("=steam_id", "display_name")
-    readonly_fields = ("first_seen_at", "last_seen_at", "created_at", "updated_at", "profile_refreshed_at")
+    ordering = ("-last_seen_at",)
 
     @admin.display(boolean=True, description="trade URL")
     def has_trade_url(self, obj):
         return bool(obj.trade_url)
 
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if term.isdigit():
+            return queryset.filter(steam_id=int(term)), False
+        return queryset.filter(display_name__icontains=term) if term else queryset, False
 
-@admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
-    list_display = ("item_name", "market_hash_name", "status", "steam_app_id", "steam_context_id", "market_value", "tradable", "assigned_to_user")
-    list_filter = ("status", "steam_app_id", "steam_context_id", "tradable", "received_via", "item_rarity")
-    search_fields = ("item_name", "market_hash_name", "=steam_asset_id")
-    list_select_related = ("assigned_to_user",)
-    raw_id_fields = ("received_from_user", "assigned_to_user")
-    show_full_result_count = False
-    readonly_fields = [field.name for field in Item._meta.fields]
-
-    def has_add_permission(self, request):
-        return False  # items enter the pool through sync, never by hand
-
-    def has_delete_permission(self, request, obj=None):
-        return False
