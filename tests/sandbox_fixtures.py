@@ -319,3 +319,11 @@ def steam_sandbox(tmp_path_factory):
 def sandbox(steam_sandbox) -> SandboxClient:
     steam_sandbox.reset()
     return steam_sandbox
+
+
+@pytest.fixture
+def sandbox_steampy(sandbox):
+    """A steampy SteamClient logged in to a clean sandbox as the bot."""
+    client = sandbox.steampy_client()
+    client.login()
+    return client
