@@ -257,3 +257,49 @@ def test_stray_offer_of_a_settled_assignment_is_cancelled(sandbox):
     assert counts["stray_cancelled"] == 1
     assert sandbox.offer(offer_id)["state"] == 6
     assert sandbox.offer(followed["id"])["state"] in (2, 9)
+
+
+def queued_deliveries() -> list[str]:
+    """The assignment ids of delivery tasks waiting in the real Redis broker, oldest first."""
+    import json
+
+    import redis
+    from django.conf import settings
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    found = []
+    for raw in reversed(broker.lrange("celery", 0, -1)):  # LPUSHed: newest at the head
+        headers = json.loads(raw)["headers"]
+        if headers["task"] == "assignments.deliver_assignment":
+            found.append(headers["argsrepr"].strip("()[],'\" "))
+    return found
+
+
+def test_sweeper_queues_due_and_stuck_deliveries_highest_priority_first(sandbox, settings):
+    from assignments.models import Assignment
+    from astro.celery import app
+
+    _, user = steam_user(sandbox)
+    _, no_url = steam_user(sandbox, with_trade_url=False)
+    long_ago = timezone.now() - timedelta(seconds=settings.DELIVERY_STUCK_AFTER_SECONDS + 60)
+    later = timezone.now() + timedelta(hours=1)
+
+    def made(owner=user, priority=0, **state):
+        assignment = assign(owner, stock(sandbox), priority=priority)
+        Assignment.objects.filter(id=assignment.id).update(**state)
+        return str(assignment.id)
+
+    low = made()
+    high = made(priority=10)
+    made(next_attempt_at=later)  # backing off
+    made(owner=no_url, status_reason="trade_url_required")  # waiting for a URL
+    stuck = made(status="processing", status_reason="sending", last_delivery_attempt_at=long_ago)
+    made(status="processing", status_reason="sending", last_delivery_attempt_at=timezone.now())  # a live sender
+    retry_due = made(status="processing", status_reason="steam_unavailable", next_attempt_at=timezone.now())
+    made(status="processing", delivery_trade_offer_id="123", status_reason="awaiting_acceptance")  # the poller's
+    app.control.purge()
+
+    assert delivery.delivery_sweep() == 4
+
+    assert queued_deliveries() == [high, low, stuck, retry_due]
+    app.control.purge()
