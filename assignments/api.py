@@ -183,15 +183,17 @@ class AssignmentCancelApi(ApiView):
 
     @extend_schema(
         operation_id="assignments_cancel", tags=["assignments"], summary="Cancel an assignment",
-        description="A pending assignment is cancelled at once and its items go back to the pool (200). "
-        "A processing one has its trade offer cancelled on Steam first; if the user accepted meanwhile, "
-        "the assignment is delivered and this answers 409. 202 means the cancellation is still under way.",
+        description="A pending assignment is cancelled at once and its items go back to the pool. A processing "
+        "one has its trade offer cancelled on Steam first; if the user accepted meanwhile, Steam wins and this "
+        "answers 409 with the assignment's status in `details.status`.",
         parameters=[ASSIGNMENT_ID_PATH], request=AssignmentCancelInput,
         responses={
-            200: AssignmentOutput, 202: AssignmentOutput,
-            **errors(*WRITE_ERRORS, 404, 409,
+            200: AssignmentOutput,
+            **errors(*WRITE_ERRORS, 404, 409, 503,
                      d409="`assignment_not_cancellable`: it is delivered, failed or already cancelled "
-                     "(`details.status`)."),
+                     "(`details.status`). From the delivery engine: `delivery_in_progress` (a send is running "
+                     "this second; retry shortly), `offer_in_escrow`.",
+                     d503="`steam_unavailable`: Steam did not answer the cancellation; nothing changed, retry."),
         },
     )
     def post(self, request, assignment_id: str):
@@ -202,6 +204,4 @@ class AssignmentCancelApi(ApiView):
             assignment_id=assignment_id, actor=self.client.slug, source="api",
             reason=body.validated_data.get("reason") or None, external_system=self.client.slug,
         )
-        assignment = assignment_get(assignment_id=assignment.id)
-        status = 200 if assignment.status == AssignmentStatus.CANCELLED else 202
-        return Response(AssignmentOutput(assignment).data, status=status)
+        return Response(AssignmentOutput(assignment_get(assignment_id=assignment.id)).data)

@@ -251,7 +251,7 @@ def assignment_cancel(
 
     delivery_cancel(assignment_id=assignment.id, actor=actor, source=source, reason=reason)
     assignment = Assignment.objects.get(id=assignment.id)
-    # Steam decided: the user accepted (delivered) before the cancel reached the offer.
-    if assignment.status not in (AssignmentStatus.CANCELLED, AssignmentStatus.PROCESSING):
+    # Steam decided: the user accepted (delivered, or escrow) before the cancel reached the offer.
+    if assignment.status != AssignmentStatus.CANCELLED:
         raise AssignmentNotCancellable(assignment.status)
     return assignment

@@ -49,9 +49,11 @@ class SyncRunsApi(ApiView):
 
     @extend_schema(
         operation_id="sync_runs_create", tags=["sync"], summary="Request an inventory sync",
-        description="Queues a full reconciliation of the bot inventory. Only one sync runs at a time.",
+        description="Queues a full reconciliation of the bot inventory and returns its `queued` run; poll "
+        "GET /api/sync/runs for the outcome. When a sync already waits to start, the request joins it and the "
+        "returned run is `skipped` (its errorMessage names the run that will do the work).",
         request=None,
-        responses={202: SyncRunOutput, **errors(*WRITE_ERRORS, 409, d409="`sync_running`: a sync is running.")},
+        responses={202: SyncRunOutput, **errors(*WRITE_ERRORS)},
     )
     def post(self, request):
         SyncRequestInput(data=request.data).is_valid(raise_exception=True)

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer, CharField, DictField, JSONField
 
 from astro.errors import DomainError
+from astro.steam.errors import SteamError
 
 log = logging.getLogger("astro.api")
 
@@ -63,6 +64,13 @@ def api_exception_handler(exc, context):
     headers: dict[str, str] = {}
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+    if isinstance(exc, SteamError):
+        # Only the delivery engine's cancel talks to Steam during a request; it changes nothing when Steam fails.
+        log.warning("Steam error during an API request: %s", exc.code)
+        return Response(
+            error_body("steam_unavailable", "Steam did not answer; nothing changed. Retry later.", {"steamCode": exc.code}),
+            status=503, headers={"Retry-After": "30"},
+        )
     if isinstance(getattr(exc, "code", None), str) and isinstance(getattr(exc, "http_status", None), int):
         # Another app's domain error family (sync.errors): same contract, own base class.
         message = getattr(exc, "message", None) or str(exc)

@@ -35,7 +35,7 @@ class RecordingClient(APIClient):
     def request(self, **kwargs):
         response = super().request(**kwargs)
         match = getattr(response, "resolver_match", None)
-        if match is not None and match.route and "^" not in match.route:
+        if match is not None and match.route:
             with _seen_lock:
                 SEEN_RESPONSES.add((kwargs["REQUEST_METHOD"].lower(), _openapi_path(match.route), response.status_code))
         return response

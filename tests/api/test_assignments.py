@@ -205,3 +205,18 @@ def test_finished_assignments_cannot_be_cancelled(api, make_items, status):
     error = assert_error(api.post(f"/api/assignments/{created['id']}/cancel"), 409, "assignment_not_cancellable")
     assert error["details"]["status"] == status
     assert_error(api.post(f"/api/assignments/{uuid.uuid4()}/cancel"), 404, "not_found")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_a_processing_assignment_when_steam_is_down_changes_nothing(api, make_items, settings):
+    # Processing: an offer may be on its way, so the delivery engine must look on Steam first.
+    settings.STEAM_MODE = "sandbox"
+    settings.STEAM_SANDBOX_URL = "http://127.0.0.1:9"  # nothing listens: Steam is unreachable
+    items = make_items(1)
+    created = api.post("/api/assignments", assignment_body([items[0].id]), format="json").json()
+    Assignment.objects.filter(id=created["id"]).update(status="processing", delivery_attempts=1)
+
+    error = assert_error(api.post(f"/api/assignments/{created['id']}/cancel"), 503)
+    assert error["code"] in ("steam_unavailable",)
+    assert Assignment.objects.get(id=created["id"]).status == "processing"
+    assert Item.objects.get(id=items[0].id).status == "reserved"
