@@ -128,7 +128,27 @@ class SyncHeldAsset(models.Model):
     tradable = models.BooleanField()
     tradable_after = models.DateTimeField(null=True)
     steam_metadata = models.JSONField()
+    fingerprint = models.UUIDField(null=True)
 
     class Meta:
         db_table = "sync_held_asset"
         indexes = [models.Index(fields=["snapshot"], name="sync_held_asset_log")]
+
+
+class SyncItemState(models.Model):
+    """A digest of the Steam-derived fields sync last wrote to an item.
+
+    Comparing 100,000 jsonb descriptions costs seconds; comparing 100,000 digests
+    costs milliseconds. The diff compares digests first and looks at the columns
+    only where they differ (or where no digest is known). Only sync writes the
+    fields the digest covers, and it rewrites the digest in the same statement
+    as the fields, so the two cannot drift apart.
+    """
+
+    item = models.OneToOneField(
+        "items.Item", on_delete=models.CASCADE, primary_key=True, related_name="+", db_column="item_id"
+    )
+    fingerprint = models.UUIDField()
+
+    class Meta:
+        db_table = "sync_item_state"

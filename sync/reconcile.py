@@ -49,14 +49,15 @@ _IN_POOL = _sql_list(IN_POOL)
 _PROTECTED = _sql_list(PROTECTED)
 
 STAGE_TABLES = """
-DROP TABLE IF EXISTS sync_desc, sync_asset, sync_trade, sync_scope, sync_event_spec, sync_present, sync_vanished;
+DROP TABLE IF EXISTS sync_desc, sync_asset, sync_trade, sync_scope, sync_event_spec, sync_candidate, sync_present,
+    sync_vanished;
 CREATE TEMP TABLE sync_desc (
     dkey integer PRIMARY KEY, class_id bigint NOT NULL, instance_id bigint NOT NULL,
     market_hash_name text NOT NULL, name text NOT NULL, type text, rarity text, meta jsonb NOT NULL
 ) ON COMMIT DROP;
 CREATE TEMP TABLE sync_asset (
     app_id integer NOT NULL, context_id bigint NOT NULL, asset_id bigint NOT NULL, dkey integer NOT NULL,
-    tradable boolean NOT NULL, tradable_after timestamptz, extra jsonb
+    tradable boolean NOT NULL, tradable_after timestamptz, extra jsonb, fingerprint uuid NOT NULL
 ) ON COMMIT DROP;
 CREATE TEMP TABLE sync_trade (
     app_id integer NOT NULL, asset_id bigint NOT NULL, direction text NOT NULL, trade_id text NOT NULL,
@@ -68,19 +69,29 @@ CREATE TEMP TABLE sync_event_spec (event_type text PRIMARY KEY, category text NO
     ON COMMIT DROP;
 """
 
-# What Steam has, against the database. Rows that are already equal are not kept:
-# an unchanged re-sync leaves this table empty.
+# What Steam has, against the database. First the cheap pass on digests alone
+# (an unchanged asset costs one hash-join probe), then the columns, only for the
+# candidates. Rows already equal are not kept: an unchanged re-sync plans nothing.
 PLAN_PRESENT = f"""
+CREATE TEMP TABLE sync_candidate ON COMMIT DROP AS
+SELECT a.*, i.id AS item_id, i.status AS item_status
+FROM sync_asset a
+LEFT JOIN items i ON i.steam_app_id = a.app_id AND i.steam_asset_id = a.asset_id
+LEFT JOIN sync_item_state f ON f.item_id = i.id
+WHERE i.id IS NULL OR i.status NOT IN ({_IN_POOL}) OR f.fingerprint IS DISTINCT FROM a.fingerprint;
+
 CREATE TEMP TABLE sync_present ON COMMIT DROP AS
 SELECT j.*,
        CASE WHEN j.item_id IS NULL THEN 'add'
             WHEN j.item_status IN ('missing', 'removed') THEN 'restore'
             WHEN j.item_status = 'delivered' THEN 'present_delivered'
-            ELSE 'update' END AS action,
+            WHEN cardinality(j.changed) > 0 THEN 'update'
+            -- Equal already, but no digest was known: only the digest is recorded.
+            ELSE 'fingerprint' END AS action,
        NULL::text AS recv_trade_id, NULL::bigint AS recv_partner, NULL::timestamptz AS recv_time,
        NULL::bigint AS recv_other_asset_id, false AS recv_rollback, NULL::bigint AS relinked_from_asset_id
 FROM (
-    SELECT s.*, i.id AS item_id, i.status AS item_status,
+    SELECT s.*,
            CASE WHEN i.id IS NULL THEN ARRAY[]::text[] ELSE array_remove(ARRAY[
                CASE WHEN i.steam_context_id IS DISTINCT FROM s.context_id THEN 'steam_context_id' END,
                CASE WHEN i.steam_class_id IS DISTINCT FROM s.class_id THEN 'steam_class_id' END,
@@ -94,14 +105,13 @@ FROM (
                CASE WHEN i.steam_metadata IS DISTINCT FROM s.steam_metadata THEN 'steam_metadata' END
            ]::text[], NULL) END AS changed
     FROM (
-        SELECT a.app_id, a.context_id, a.asset_id, d.class_id, d.instance_id, d.market_hash_name, d.name,
-               d.type, d.rarity, a.tradable, a.tradable_after,
-               CASE WHEN a.extra IS NULL THEN d.meta ELSE d.meta || a.extra END AS steam_metadata
-        FROM sync_asset a JOIN sync_desc d ON d.dkey = a.dkey
+        SELECT c.app_id, c.context_id, c.asset_id, c.fingerprint, c.item_id, c.item_status, d.class_id,
+               d.instance_id, d.market_hash_name, d.name, d.type, d.rarity, c.tradable, c.tradable_after,
+               CASE WHEN c.extra IS NULL THEN d.meta ELSE d.meta || c.extra END AS steam_metadata
+        FROM sync_candidate c JOIN sync_desc d ON d.dkey = c.dkey
     ) s
-    LEFT JOIN items i ON i.steam_app_id = s.app_id AND i.steam_asset_id = s.asset_id
-) j
-WHERE j.item_id IS NULL OR j.item_status NOT IN ({_IN_POOL}) OR cardinality(j.changed) > 0;
+    LEFT JOIN items i ON i.id = s.item_id
+) j;
 
 -- Who sent each new asset: the newest received trade naming it as its new asset id.
 UPDATE sync_present p
@@ -174,7 +184,7 @@ PLAN_DIGEST = """
 SELECT md5(coalesce(string_agg(line, E'\\n' ORDER BY line), ''))
 FROM (
     SELECT concat_ws(':', 'p', action, app_id, asset_id, item_id, item_status, array_to_string(changed, ',')) AS line
-    FROM sync_present
+    FROM sync_present WHERE action <> 'fingerprint'
     UNION ALL
     SELECT concat_ws(':', 'v', action, app_id, asset_id, item_id, item_status, trade_id) FROM sync_vanished
 ) lines
@@ -229,6 +239,12 @@ WITH ins AS (
     ON CONFLICT (steam_asset_id, steam_app_id) DO NOTHING
     RETURNING id, steam_app_id, steam_context_id, steam_asset_id, item_name, market_hash_name, received_via,
               received_from_user_id
+), added AS (
+    SELECT ins.*, p.recv_trade_id, p.fingerprint
+    FROM ins JOIN sync_present p ON p.app_id = ins.steam_app_id AND p.asset_id = ins.steam_asset_id
+), fp AS (
+    INSERT INTO sync_item_state (item_id, fingerprint) SELECT id, fingerprint FROM added
+    ON CONFLICT (item_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint
 ), ev AS (
     {_events_from('''SELECT 'item.added' AS event_type,
         CASE received_via
@@ -239,12 +255,12 @@ WITH ins AS (
             ELSE format('%%s (%%s/%%s/%%s) received from %%s and added to the pool.',
                         item_name, steam_app_id, steam_context_id, steam_asset_id, received_from_user_id)
         END AS description,
-        received_from_user_id AS user_id, ins.id AS item_id,
+        received_from_user_id AS user_id, id AS item_id,
         jsonb_build_object('app_id', steam_app_id, 'context_id', steam_context_id,
-            'asset_id', steam_asset_id::text, 'market_hash_name', ins.market_hash_name, 'received_via', received_via,
-            'trade_id', p.recv_trade_id, 'sync_log_id', %(sync_log_id)s::text) AS data,
+            'asset_id', steam_asset_id::text, 'market_hash_name', market_hash_name, 'received_via', received_via,
+            'trade_id', recv_trade_id, 'sync_log_id', %(sync_log_id)s::text) AS data,
         CASE WHEN received_via = 'sync' THEN 'warning' END AS severity
-        FROM ins JOIN sync_present p ON p.app_id = ins.steam_app_id AND p.asset_id = ins.steam_asset_id''')}
+        FROM added''')}
 )
 SELECT count(*), count(*) FILTER (WHERE received_via = 'sync') FROM ins
 """
@@ -269,7 +285,11 @@ WITH upd AS (
     FROM sync_present p
     WHERE p.action IN ('update', 'restore', 'relink') AND i.id = p.item_id AND i.status = p.item_status
     RETURNING i.id, i.item_name, i.steam_app_id, i.steam_context_id, i.steam_asset_id, p.action, p.changed,
-              p.item_status AS old_status, p.relinked_from_asset_id, p.recv_trade_id
+              p.item_status AS old_status, p.relinked_from_asset_id, p.recv_trade_id, p.fingerprint
+), fp AS (
+    -- The digest moves with the columns, in the same statement: never one without the other.
+    INSERT INTO sync_item_state (item_id, fingerprint) SELECT id, fingerprint FROM upd
+    ON CONFLICT (item_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint
 ), ev AS (
     {_events_from('''SELECT CASE WHEN action = 'update' THEN 'item.updated' ELSE 'item.restored' END AS event_type,
         CASE WHEN action = 'update'
@@ -290,6 +310,12 @@ WITH upd AS (
 SELECT count(*) FILTER (WHERE action = 'update'), count(*) FILTER (WHERE action = 'restore'),
        count(*) FILTER (WHERE action = 'relink')
 FROM upd
+"""
+
+APPLY_FINGERPRINTS = """
+INSERT INTO sync_item_state (item_id, fingerprint)
+SELECT item_id, fingerprint FROM sync_present WHERE action = 'fingerprint'
+ON CONFLICT (item_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint
 """
 
 APPLY_VANISHED = f"""
@@ -335,10 +361,10 @@ FROM items
 
 SAVE_HELD_ASSETS = """
 INSERT INTO sync_held_asset (sync_log_id, app_id, context_id, asset_id, class_id, instance_id, market_hash_name,
-    name, type, rarity, tradable, tradable_after, steam_metadata)
+    name, type, rarity, tradable, tradable_after, steam_metadata, fingerprint)
 SELECT %(sync_log_id)s, a.app_id, a.context_id, a.asset_id, d.class_id, d.instance_id, d.market_hash_name, d.name,
        d.type, d.rarity, a.tradable, a.tradable_after,
-       CASE WHEN a.extra IS NULL THEN d.meta ELSE d.meta || a.extra END
+       CASE WHEN a.extra IS NULL THEN d.meta ELSE d.meta || a.extra END, a.fingerprint
 FROM sync_asset a JOIN sync_desc d ON d.dkey = a.dkey
 """
 
@@ -347,8 +373,9 @@ STAGE_FROM_HELD = """
 INSERT INTO sync_desc (dkey, class_id, instance_id, market_hash_name, name, type, rarity, meta)
 SELECT row_number() OVER (ORDER BY id), class_id, instance_id, market_hash_name, name, type, rarity, steam_metadata
 FROM sync_held_asset WHERE sync_log_id = %(sync_log_id)s;
-INSERT INTO sync_asset (app_id, context_id, asset_id, dkey, tradable, tradable_after, extra)
-SELECT app_id, context_id, asset_id, row_number() OVER (ORDER BY id), tradable, tradable_after, NULL
+INSERT INTO sync_asset (app_id, context_id, asset_id, dkey, tradable, tradable_after, extra, fingerprint)
+SELECT app_id, context_id, asset_id, row_number() OVER (ORDER BY id), tradable, tradable_after, NULL,
+       coalesce(fingerprint, md5(steam_metadata::text)::uuid)
 FROM sync_held_asset WHERE sync_log_id = %(sync_log_id)s;
 """
 
@@ -358,7 +385,7 @@ class Plan:
     first_import: bool
     counts: dict[str, int]
     db_in_scope: int
-    digest: str
+    digest: str | None  # plan_digest(), computed where a held run needs it
     vanished_by_context: dict[str, int] = field(default_factory=dict)
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -423,7 +450,8 @@ def stage(cursor, snapshot: Snapshot) -> None:
         for row in snapshot.descriptions:
             copy.write_row(row)
     with raw.copy(
-        "COPY sync_asset (app_id, context_id, asset_id, dkey, tradable, tradable_after, extra) FROM STDIN"
+        "COPY sync_asset (app_id, context_id, asset_id, dkey, tradable, tradable_after, extra, fingerprint) "
+        "FROM STDIN"
     ) as copy:
         for row in snapshot.assets:
             copy.write_row(row)
@@ -443,6 +471,12 @@ def _analyze(cursor) -> None:
     cursor.execute("ANALYZE sync_desc; ANALYZE sync_asset; ANALYZE sync_trade")
 
 
+def plan_digest(cursor) -> str:
+    """The whole diff as one md5 (sorting it costs time: only held runs and their apply pay it)."""
+    cursor.execute(PLAN_DIGEST)
+    return cursor.fetchone()[0]
+
+
 def is_first_import(cursor) -> bool:
     cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM items)")
     return cursor.fetchone()[0]
@@ -458,15 +492,13 @@ def compute_plan(cursor, *, first_import: bool) -> Plan:
         "delivered", "removed", "missing", "protected",
     )
     counts = dict(zip(names, row[:-1]))
-    cursor.execute(PLAN_DIGEST)
-    digest = cursor.fetchone()[0]
     cursor.execute(
         "SELECT app_id, context_id, count(*) FROM sync_vanished WHERE action IN ('missing', 'protected') "
         "GROUP BY 1, 2"
     )
     vanished_by_context = {f"{app}/{context}": count for app, context, count in cursor.fetchall()}
     return Plan(
-        first_import=first_import, counts=counts, db_in_scope=row[-1], digest=digest,
+        first_import=first_import, counts=counts, db_in_scope=row[-1], digest=None,
         vanished_by_context=vanished_by_context, samples=_samples(cursor),
     )
 
@@ -474,28 +506,32 @@ def compute_plan(cursor, *, first_import: bool) -> Plan:
 def _samples(cursor) -> dict[str, list[dict[str, Any]]]:
     """A few rows of each kind, for the operator deciding on a held run and for the log."""
     samples: dict[str, list[dict[str, Any]]] = {}
-    cursor.execute(
-        f"""SELECT action, item_id::text, item_status, app_id, context_id, asset_id::text, item_name, trade_id,
-                  in_active_assignment
-           FROM (SELECT *, row_number() OVER (PARTITION BY action ORDER BY app_id, asset_id) AS n
-                 FROM sync_vanished) v WHERE n <= {SAMPLE_SIZE}"""
-    )
-    for action, item_id, status, app, context, asset, name, trade, active in cursor.fetchall():
-        samples.setdefault(action, []).append({
-            "item_id": item_id, "status": status, "app_id": app, "context_id": context, "asset_id": asset,
-            "name": name, "trade_id": trade, "in_active_assignment": active,
-        })
-    cursor.execute(
-        f"""SELECT action, item_id::text, item_status, app_id, context_id, asset_id::text, name, recv_trade_id,
-                  changed
-           FROM (SELECT *, row_number() OVER (PARTITION BY action ORDER BY app_id, asset_id) AS n
-                 FROM sync_present) p WHERE n <= {SAMPLE_SIZE}"""
-    )
-    for action, item_id, status, app, context, asset, name, trade, changed in cursor.fetchall():
-        samples.setdefault(action, []).append({
-            "item_id": item_id, "status": status, "app_id": app, "context_id": context, "asset_id": asset,
-            "name": name, "trade_id": trade, "changed": changed,
-        })
+    for action in ("delivered", "removed", "missing", "protected"):
+        cursor.execute(
+            "SELECT item_id::text, item_status, app_id, context_id, asset_id::text, item_name, trade_id, "
+            f"in_active_assignment FROM sync_vanished WHERE action = %s LIMIT {SAMPLE_SIZE}",
+            [action],
+        )
+        rows = cursor.fetchall()
+        if rows:
+            samples[action] = [
+                {"item_id": i, "status": st, "app_id": a, "context_id": c, "asset_id": asset, "name": n,
+                 "trade_id": t, "in_active_assignment": active}
+                for i, st, a, c, asset, n, t, active in rows
+            ]
+    for action in ("add", "restore", "relink", "update", "present_delivered"):
+        cursor.execute(
+            "SELECT item_id::text, item_status, app_id, context_id, asset_id::text, name, recv_trade_id, changed "
+            f"FROM sync_present WHERE action = %s LIMIT {SAMPLE_SIZE}",
+            [action],
+        )
+        rows = cursor.fetchall()
+        if rows:
+            samples[action] = [
+                {"item_id": i, "status": st, "app_id": a, "context_id": c, "asset_id": asset, "name": n,
+                 "trade_id": t, "changed": ch}
+                for i, st, a, c, asset, n, t, ch in rows
+            ]
     return samples
 
 
@@ -510,6 +546,7 @@ def apply_plan(cursor, *, plan: Plan, actor: str, sync_log_id) -> Applied:
     applied.added, applied.added_unexplained = cursor.fetchone()
     cursor.execute(APPLY_PRESENT, params)
     applied.updated, applied.restored, applied.relinked = cursor.fetchone()
+    cursor.execute(APPLY_FINGERPRINTS)
     cursor.execute(APPLY_VANISHED, params)
     applied.delivered, applied.removed, applied.missing = cursor.fetchone()
     return applied

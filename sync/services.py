@@ -303,6 +303,7 @@ def _reconcile(log, *, snapshot: Snapshot, actor: str, first_import: bool, start
             plan = reconcile.compute_plan(cursor, first_import=first_import)
             reasons = _hold_reasons(snapshot, plan)
             if reasons:
+                plan.digest = reconcile.plan_digest(cursor)
                 reconcile.save_held(cursor, sync_log_id=log.id)
                 db = reconcile.db_counts(cursor)
         if reasons:
@@ -498,6 +499,7 @@ def sync_apply_held(*, sync_log_id, actor: str, reason: str, source: str = Sourc
                     trades=[TradeEvidence.from_json(row) for row in held.trades],
                 )
                 plan = reconcile.compute_plan(cursor, first_import=held.plan["first_import"])
+                plan.digest = reconcile.plan_digest(cursor)
                 if plan.digest != held.plan["digest"]:
                     raise SyncHeldStale(
                         "the database changed since this run was held, so its diff no longer applies as "

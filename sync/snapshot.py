@@ -8,10 +8,12 @@ of one full description per asset; PostgreSQL joins them back.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from astro.steam.types import Inventory, InventoryItem, TradeStatus, TradeStatusCode
@@ -101,7 +103,7 @@ class Snapshot:
     inventories: list[dict[str, Any]]
     # (dkey, class_id, instance_id, market_hash_name, name, type, rarity, meta_json)
     descriptions: list[tuple] = field(default_factory=list)
-    # (app_id, context_id, asset_id, dkey, tradable, tradable_after, extra_json | None)
+    # (app_id, context_id, asset_id, dkey, tradable, tradable_after, extra_json | None, fingerprint)
     assets: list[tuple] = field(default_factory=list)
     trades: list[TradeEvidence] = field(default_factory=list)
     # Where the time went (fetch_ms, build_ms, db_ms), kept in the log's error_details.
@@ -114,6 +116,10 @@ class Snapshot:
     @property
     def scope(self) -> list[tuple[int, int]]:
         return [(inv["app_id"], inv["context_id"]) for inv in self.inventories]
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    return value[:length] if value is not None else None
 
 
 def _description_meta(item: InventoryItem) -> dict[str, Any]:
@@ -132,10 +138,9 @@ def build_snapshot(
     """Flatten the gateway's inventories and trade history into staging rows."""
     build_started = time.monotonic()
     snapshot = Snapshot(fetched_at=fetched_at, inventories=[])
-    # (app, class, instance) -> [(description object, dkey)]: the gateway shares one
-    # description object between the assets of a class, so identity finds it at once;
-    # equality is the fallback, and a real difference gets its own key.
-    seen: dict[tuple[int, int, int], list[tuple[InventoryItem, int]]] = {}
+    # Steam keys descriptions by (classid, instanceid): every asset of a key shares
+    # one description, so each is serialised and digested once, not per asset.
+    dkeys: dict[tuple, tuple[int, str]] = {}
     seen_assets: set[tuple[int, int]] = set()
     for inventory in inventories:
         snapshot.inventories.append({
@@ -143,23 +148,18 @@ def build_snapshot(
             "total_count": inventory.total_count, "pages": inventory.pages,
         })
         for item in inventory.items:
-            key = (item.app_id, item.class_id, item.instance_id)
-            dkey = None
-            for known, known_key in seen.get(key, ()):
-                if known.description is item.description or (
-                    known.description == item.description and known.name == item.name
-                    and known.market_hash_name == item.market_hash_name and known.tags == item.tags
-                    and known.type == item.type and known.rarity == item.rarity
-                ):
-                    dkey = known_key
-                    break
-            if dkey is None:
-                dkey = len(snapshot.descriptions) + 1
-                seen.setdefault(key, []).append((item, dkey))
-                snapshot.descriptions.append((
-                    dkey, item.class_id, item.instance_id, item.market_hash_name, item.name, item.type,
-                    item.rarity, _dumps(_description_meta(item)),
-                ))
+            # The names are part of the key as a cheap guard against a contradictory answer.
+            key = (item.app_id, item.class_id, item.instance_id, item.name, item.market_hash_name)
+            known = dkeys.get(key)
+            if known is None:
+                row = (
+                    len(snapshot.descriptions) + 1, item.class_id, item.instance_id,
+                    item.market_hash_name[:255], item.name[:255], _clip(item.type, 255), _clip(item.rarity, 128),
+                    _dumps(_description_meta(item)),
+                )
+                snapshot.descriptions.append(row)
+                known = dkeys[key] = (row[0], hashlib.md5(_dumps(row[1:]).encode()).hexdigest())
+            dkey, description_digest = known
             extra: dict[str, Any] = {}
             if item.properties:
                 extra["properties"] = item.properties
@@ -170,9 +170,14 @@ def build_snapshot(
                 # answer contradicts itself, so it is not an answer we act on.
                 raise ValueError(f"asset {item.app_id}/{item.asset_id} appears twice in the inventory")
             seen_assets.add((item.app_id, item.asset_id))
+            extra_json = _dumps(extra) if extra else None
+            tradable_after = item.tradable_after.astimezone(timezone.utc).isoformat() if item.tradable_after else ""
+            fingerprint = hashlib.md5(
+                f"{description_digest}|{item.context_id}|{item.tradable}|{tradable_after}|{extra_json or ''}".encode()
+            ).hexdigest()
             snapshot.assets.append((
                 item.app_id, item.context_id, item.asset_id, dkey, item.tradable, item.tradable_after,
-                _dumps(extra) if extra else None,
+                extra_json, str(uuid.UUID(fingerprint)),
             ))
     trades = list(trades)
     # A reverted trade names the trade that undid it; the items we receive in

@@ -158,7 +158,9 @@ def test_only_really_changed_fields_are_written_and_named():
     a, b = item(), item()
     reconcile_once([a, b])
     untouched = by_asset(b.asset_id).updated_at
-    changed = item(asset_id=a.asset_id, tradable=False, tradable_after=hold, flavour="New flavour text.")
+    # Like Steam, a changed description comes with a new instance id.
+    changed = item(asset_id=a.asset_id, tradable=False, tradable_after=hold, flavour="New flavour text.",
+                   instance_id=302028391)
     plan, applied = reconcile_once([changed, b])
     assert applied.updated == 1
     row = by_asset(a.asset_id)
@@ -166,7 +168,7 @@ def test_only_really_changed_fields_are_written_and_named():
     assert row.steam_metadata["descriptions"][0]["value"] == "New flavour text."
     assert by_asset(b.asset_id).updated_at == untouched
     (event,) = events("item.updated")
-    assert set(event.event_data["changed"]) == {"tradable", "tradable_after", "steam_metadata"}
+    assert set(event.event_data["changed"]) == {"tradable", "tradable_after", "steam_metadata", "steam_instance_id"}
 
 
 def test_item_moving_from_context_16_to_2_is_an_update_not_a_removal():
@@ -210,7 +212,9 @@ def _plan_only(items):
     snapshot = build_snapshot(inventories=[inventory(items)], trades=[], fetched_at=datetime.now(timezone.utc))
     with transaction.atomic(), connection.cursor() as cursor:
         reconcile.stage(cursor, snapshot)
-        return reconcile.compute_plan(cursor, first_import=False), None
+        plan = reconcile.compute_plan(cursor, first_import=False)
+        plan.digest = reconcile.plan_digest(cursor)
+        return plan, None
 
 
 def test_asset_listed_twice_is_refused():
