@@ -306,7 +306,7 @@ class SteampyGateway:
             try:
                 attempt(client)
             except Exception as exc:  # steampy fails with anything from KeyError to JSONDecodeError
-                error = self._login_failure(path, client.recorder.last, exc)
+                error = self._login_failure(path, client.recorder.first_failure(), exc)
                 if isinstance(error, SteamTransientError):
                     raise error from None  # Steam is unreachable or busy: another path would fare no better
                 log.warning("Steam login via %s failed: %s", path, error)

@@ -81,6 +81,7 @@ class ResponseRecorder:
     """
 
     MAX_TEXT = 256 * 1024
+    MAX_HISTORY = 32
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -88,7 +89,7 @@ class ResponseRecorder:
     def __call__(self, response: requests.Response, *args, **kwargs) -> requests.Response:
         parts = urlsplit(response.url or "")
         eresult = response.headers.get("X-eresult")
-        self._local.last = RecordedResponse(
+        self._local.last = recorded = RecordedResponse(
             method=response.request.method if response.request is not None else "",
             host=parts.hostname or "",
             path=parts.path,
@@ -99,10 +100,31 @@ class ResponseRecorder:
             # needed here and is not decoded twice.
             text=response.text if len(response.content or b"") <= self.MAX_TEXT else "",
         )
+        history = getattr(self._local, "history", None)
+        if history is None:
+            history = self._local.history = []
+        history.append(recorded)
+        del history[: -self.MAX_HISTORY]
         return response
 
     def reset(self) -> None:
         self._local.last = None
+        self._local.history = []
+
+    @property
+    def history(self) -> list[RecordedResponse]:
+        """This thread's answers since the last reset (at most MAX_HISTORY)."""
+        return list(getattr(self._local, "history", None) or [])
+
+    def first_failure(self) -> RecordedResponse | None:
+        """The earliest answer since the last reset that said no (HTTP error or an
+        X-eresult other than OK), else the last answer. steampy only checks the status
+        of some login steps, so a refused Steam Guard code (HTTP 200, X-eresult 88)
+        surfaces one step later as a KeyError; this names the step that failed."""
+        for recorded in self.history:
+            if recorded.status >= 400 or recorded.eresult not in (None, 1):
+                return recorded
+        return self.last
 
     @property
     def last(self) -> RecordedResponse | None:
@@ -133,7 +155,7 @@ _LOGIN_STEPS = {
 
 def login_step_of(recorded: RecordedResponse | None) -> str:
     if recorded is None:
-        return "before any answer from Steam"
+        return "its first request"
     return _LOGIN_STEPS.get(recorded.path, f"{recorded.host}{recorded.path}")
 
 

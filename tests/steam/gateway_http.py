@@ -92,3 +92,24 @@ class ProbeServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# ----------------------------------------------------------- gateway helpers
+def fresh_gateway(**changes):
+    """A gateway for the current settings (the `steam_sandbox` fixture points them at
+    the sandbox) with fast retries, after forgetting any cached session."""
+    from dataclasses import replace
+
+    from django.core.cache import cache
+
+    from astro.steam.gateway import GatewayConfig, RetryPolicy, SteampyGateway
+
+    retry = changes.pop("retry", RetryPolicy(attempts=3, base_delay=0.01, max_delay=2))
+    config = replace(GatewayConfig.from_settings(), **changes)
+    cache.delete(config.session_key)
+    return SteampyGateway(config, retry=retry)
+
+
+def logins(sandbox, since: int = 0) -> int:
+    """How many password logins the sandbox has seen since request `since`."""
+    return len(sandbox.requests_log(since=since, path_prefix="/IAuthenticationService/BeginAuthSessionViaCredentials"))
