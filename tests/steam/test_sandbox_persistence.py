@@ -1,0 +1,139 @@
+"""The sandbox keeps its world on disk across restarts, and runs as a management command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from steampy.models import Asset, GameOptions
+
+from tests.sandbox_fixtures import SandboxClient, mount_sandbox, start_sandbox
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+@pytest.fixture
+def own_sandbox(tmp_path, steam_sandbox):
+    """A sandbox process of the test's own (it gets restarted and killed)."""
+    processes = []
+
+    def start():
+        process = start_sandbox(tmp_path / "state", bot=steam_sandbox.bot)
+        processes.append(process)
+        return SandboxClient(process.url, bot=steam_sandbox.bot, process=process)
+
+    yield start
+    for process in processes:
+        process.kill()
+
+
+def wait_for(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_the_world_survives_a_restart_sessions_included(own_sandbox):
+    sandbox = own_sandbox()
+    user = sandbox.create_user("ignore", persona_name="Persisted")
+    sandbox.generate_inventory(1500, seed=5)
+    sandbox.set_config(offerLifetimeSeconds=7200)
+    sandbox.set_price("Recoil Case", lowestPrice="1.25")
+    steam = sandbox.steampy_client()
+    steam.login()
+    [asset] = sandbox.asset_ids()[:1]
+    offer_id = steam.make_offer_with_url([Asset(asset, GameOptions.CS)], [], user["tradeUrl"], message="astro:p")["tradeofferid"]
+    deposit = sandbox.deposit(user["steamId"], count=2)
+    before = {
+        "ids": sandbox.asset_ids(), "offers": sandbox.offers(), "trades": sandbox.trades(),
+        "user": sandbox.user(user["steamId"]),
+    }
+
+    sandbox.process.stop()  # SIGTERM: saves and exits
+    assert sandbox.process.proc.returncode == 0
+    restarted = own_sandbox()
+
+    assert restarted.asset_ids() == before["ids"]
+    assert restarted.offers() == before["offers"]
+    assert restarted.trades() == before["trades"]
+    assert restarted.user(user["steamId"]) == before["user"]
+    assert restarted.call("GET", "/sandbox/config")["offerLifetimeSeconds"] == 7200
+    assert restarted.call("GET", "/sandbox/prices", params={"marketHashName": "Recoil Case"})["lowestPrice"] == 125
+    # The bot's web session is still good: steampy carries on without logging in again.
+    mount_sandbox(steam._session, restarted.url)
+    assert asset in steam.get_my_inventory(GameOptions.CS, count=1000)
+    assert steam.get_trade_offer(offer_id, use_webtoken=True)["response"]["offer"]["trade_offer_state"] == 2
+    assert {a["newAssetId"] for a in deposit["assets"]} <= set(restarted.asset_ids())
+    # New ids keep growing past the old ones.
+    fresh = restarted.add_items(count=1)[0]["assetid"]
+    assert int(fresh) > max(int(a) for a in before["ids"])
+
+
+def test_changes_reach_the_disk_without_an_explicit_save(own_sandbox, tmp_path):
+    sandbox = own_sandbox()
+    user = sandbox.create_user(persona_name="Written")
+    core = tmp_path / "state" / "core.json"
+
+    wait_for(lambda: core.exists() and "Written" in core.read_text())
+    sandbox.process.kill()  # no chance to save on the way out
+    restarted = own_sandbox()
+
+    assert restarted.user(user["steamId"])["personaName"] == "Written"
+
+
+def test_reads_do_not_rewrite_the_state(own_sandbox, tmp_path):
+    sandbox = own_sandbox()
+    sandbox.generate_inventory(50)
+    sandbox.save()
+    files = sorted((tmp_path / "state").rglob("*.json"))
+    steam = sandbox.steampy_client()
+    steam.login()
+    sandbox.save()
+    stamps = {f: f.stat().st_mtime_ns for f in files}  # the login changed the sessions
+
+    steam.get_my_inventory(GameOptions.CS, count=100)
+    sandbox.state()
+    sandbox.inventory()
+    sandbox.save()
+
+    assert {f: f.stat().st_mtime_ns for f in files} == stamps
+    assert not list((tmp_path / "state").rglob("*.tmp"))
+    for f in files:
+        json.loads(f.read_text())
+
+
+def test_the_management_command_uses_djangos_credentials_and_seeds(tmp_path):
+    ready = tmp_path / "ready.url"
+    env = {**os.environ, "PYTHONPATH": str(BASE_DIR)}
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "steam_sandbox", "--port", "0", "--state-dir", str(tmp_path / "state"),
+         "--seed", "--ready-file", str(ready)],
+        cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        wait_for(lambda: ready.exists() or proc.poll() is not None, timeout=60)
+        assert proc.poll() is None, proc.stdout.read()
+        client = SandboxClient(ready.read_text().strip())
+        assert client.call("GET", "/sandbox/bot")["username"] == settings.STEAM_USERNAME
+        assert client.state()["botItemCount"] > 25
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "Steam sandbox listening on http://127.0.0.1:" in output and "state saved" in output
+
+
+def test_the_management_command_refuses_a_non_loopback_address(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "steam_sandbox", "--host", "0.0.0.0", "--state-dir", str(tmp_path)],
+        cwd=BASE_DIR, env={**os.environ, "PYTHONPATH": str(BASE_DIR)}, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0 and "only listens on loopback" in result.stderr
