@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
@@ -72,6 +73,7 @@ from astro.steam.errors import (
     SteamAuthError,
     SteamError,
     SteamPermanentError,
+    SteamRateLimited,
     SteamTransientError,
 )
 from astro.steam.types import AssetRef, OfferState, TradeOffer
@@ -138,6 +140,7 @@ REVERT_WATCH = timedelta(days=8)
 # Items Steam calls untradable without a date are looked at again after this long.
 UNTRADABLE_RECHECK = timedelta(hours=1)
 SWEEP_BATCH = 200
+POLL_LOCK_KEY = "delivery:poll-lock"
 # Our clock and Steam's disagree a little; time windows sent to Steam are widened by this.
 CLOCK_SLACK = timedelta(minutes=5)
 # The sweeper's beat interval; its queued messages expire after it.
@@ -505,8 +508,13 @@ def _send(claim: _Claim, *, actor: str, source: str) -> DeliveryRun:
     gateway = _gateway()
     try:
         existing = _find_our_offer(gateway, claim)
-        if existing is not None:
-            return _record_offer(claim, existing.offer_id, existing, adopted=True, actor=actor, source=source)
+    except SteamError as exc:
+        # Without the look we must not send (it could be a second offer): try later.
+        return _send_failed_softly(claim, exc, STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
+                                   actor=actor, source=source)
+    if existing is not None:
+        return _record_offer(claim, existing.offer_id, existing, adopted=True, actor=actor, source=source)
+    try:
         sent = gateway.send_offer(
             trade_url=claim.trade_url, assets=claim.assets, message=f"Astro delivery {claim.tag}"
         )
@@ -757,7 +765,8 @@ def apply_offer_state(*, assignment_id, offer: TradeOffer, actor: str = SYSTEM, 
             if assignment.status_reason != ESCROW:
                 until = offer.escrow_end_at
                 _update(assignment, now, status_reason=ESCROW, delivery_error_message=None)
-                DeliveryAttempt.objects.filter(pk=attempt.pk).update(outcome=AttemptOutcome.ESCROW)
+                if attempt is not None:
+                    DeliveryAttempt.objects.filter(pk=attempt.pk).update(outcome=AttemptOutcome.ESCROW)
                 _event(assignment, "delivery.escrow",
                        f"The user accepted offer {offer.offer_id} into escrow; Steam holds the items"
                        + (f" until {until:%Y-%m-%d %H:%M} UTC." if until else "."),
@@ -957,8 +966,25 @@ def delivery_poll(*, actor: str = SYSTEM, source: str = WORKER) -> dict:
     """Follow every offer we have out: one listing of our sent offers, a direct look
     at each offer the listing leaves out, and each state applied. Also watches
     recently delivered trades for reverts (CS2 trade protection) and takes stray
-    offers of ours (live, tagged, followed by nothing) off Steam."""
+    offers of ours (live, tagged, followed by nothing) off Steam.
+
+    One poll at a time (a Redis lock): two would be harmless, every transition is
+    fenced, but would double the Steam calls. A poll that finds the lock taken
+    returns {"skipped": 1}."""
     _outside_transaction()
+    token = uuid.uuid4().hex
+    # Short-lived: a poll killed with the lock held must not stop following offers
+    # for long; an overlap after a very slow poll is only wasteful.
+    if not cache.add(POLL_LOCK_KEY, token, timeout=max(60, 2 * settings.DELIVERY_POLL_INTERVAL_SECONDS)):
+        return {"skipped": 1}
+    try:
+        return _poll(actor=actor, source=source)
+    finally:
+        if cache.get(POLL_LOCK_KEY) == token:
+            cache.delete(POLL_LOCK_KEY)
+
+
+def _poll(*, actor: str, source: str) -> dict:
     now = timezone.now()
     active = list(
         Assignment.objects.filter(status=AssignmentStatus.PROCESSING, delivery_trade_offer_id__isnull=False)
@@ -984,11 +1010,14 @@ def delivery_poll(*, actor: str = SYSTEM, source: str = WORKER) -> dict:
                 outcome = _offer_not_found(assignment_id, offer_id, actor=actor, source=source)
             else:
                 outcome = apply_offer_state(assignment_id=assignment_id, offer=offer, actor=actor, source=source)
-        except SteamTransientError as exc:
+        except SteamRateLimited as exc:
+            # Steam asks us to slow down: the rest waits for the next poll.
             logger.warning("poll stopped at %s: %s", assignment_id, exc)
-            counts["steam_unavailable"] = counts.get("steam_unavailable", 0) + 1
+            counts["rate_limited"] = counts.get("rate_limited", 0) + 1
             break
         except SteamError as exc:
+            # One offer Steam will not settle (e.g. a cancel it ignores) must not
+            # starve the offers behind it: log it and go on.
             logger.warning("poll of %s failed: %s", assignment_id, exc)
             outcome = "error"
         counts[outcome] = counts.get(outcome, 0) + 1

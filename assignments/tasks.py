@@ -17,9 +17,10 @@ from assignments import delivery
 def deliver_assignment_task(self, assignment_id: str) -> str:
     """Start or resume delivery of one assignment; retried (only) when Steam was unavailable."""
     run = delivery.delivery_run(assignment_id=assignment_id)
-    if run.outcome in (delivery.STEAM_UNAVAILABLE, delivery.SEND_OUTCOME_UNKNOWN) and run.retry_in:
-        # The assignment's next_attempt_at says the same; the sweeper picks it up
-        # if this retry message is ever lost.
+    wants_retry = run.outcome in (delivery.STEAM_UNAVAILABLE, delivery.SEND_OUTCOME_UNKNOWN) and run.retry_in
+    if wants_retry and self.request.retries < self.max_retries:
+        # The assignment's next_attempt_at says the same; past max_retries, or if
+        # this retry message is ever lost, the sweeper picks it up.
         raise self.retry(countdown=min(run.retry_in, settings.CELERY_MAX_COUNTDOWN_SECONDS))
     return run.outcome
 

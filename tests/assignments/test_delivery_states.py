@@ -9,6 +9,7 @@ from assignments.delivery import delivery_poll, delivery_run
 from assignments.models import AttemptOutcome
 from items.models import Item
 from sync.models import InventorySyncLog
+from sync.services import sync_run
 from tests.assignments.delivery_support import (
     assign,
     attempts,
@@ -227,6 +228,9 @@ def test_reverted_trade_undoes_the_delivery(sandbox):
     assert Item.objects.filter(id__in=[i.id for i in items], assigned_to_user__isnull=False).count() == 0
     assert "delivery.reverted" in event_types(assignment)
     assert attempts(assignment)[-1].outcome == AttemptOutcome.REVERTED
+    # The sync the revert queued finds the items back (under new asset ids): in the pool again.
+    assert sync_run(trigger="trade", actor="test-suite").sync_status == "success"
+    assert item_statuses(items) == {"available"}
 
 
 def test_states_are_applied_once_whatever_the_number_of_polls(sandbox):
