@@ -7,7 +7,7 @@ from django.db.backends.postgresql.operations import DatabaseOperations
 
 from astro import embedded
 
-pytest_plugins: list[str] = ["tests.sandbox_fixtures"]
+pytest_plugins: list[str] = ["tests.sandbox_fixtures", "tests.admin_fixtures"]
 
 _original_sql_flush = DatabaseOperations.sql_flush
 
