@@ -533,12 +533,25 @@ def _send(claim: _Claim, *, actor: str, source: str) -> DeliveryRun:
         return _send_failed_softly(claim, exc, STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
                                    actor=actor, source=source)
     except SteamPermanentError as exc:
+        if _needs_trade_protection_ack(exc):
+            # CS2 trade protection (July 2025): the bot must acknowledge the notice
+            # once before it may trade. Do it, and let the next attempt send.
+            try:
+                gateway.acknowledge_trade_protection()
+            except SteamError as ack_exc:
+                logger.warning("acknowledging trade protection failed: %s", ack_exc)
+            return _send_failed_softly(claim, exc, STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
+                                       actor=actor, source=source)
         if exc.code in _BOT_SIDE_CODES:
             return _send_failed_softly(claim, exc, STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
                                        actor=actor, source=source)
         return _send_rejected(claim, exc, actor=actor, source=source)
     return _record_offer(claim, sent.offer_id, None, adopted=False, needs_confirmation=sent.needs_confirmation,
                          actor=actor, source=source)
+
+
+def _needs_trade_protection_ack(exc: SteamPermanentError) -> bool:
+    return exc.code == "trade_protection_not_acknowledged" or "acknowledge the trade protection" in str(exc)
 
 
 def _still_ours(claim: _Claim) -> Q:
@@ -680,8 +693,10 @@ def _send_rejected(claim: _Claim, exc: SteamPermanentError, *, actor: str, sourc
         if exc.code == "items_unavailable":
             # Steam says an item is not in the inventory: let the sync find out which.
             _queue_sync()
+        hint = (" If the user changed their trade URL, store the new one and retry the delivery."
+                if exc.code == "access_denied" else "")
         _fail(assignment, attempt, STEAM_REJECTED, now=now, actor=actor, source=source, event_type="delivery.failed",
-              message=f"Steam refused the trade offer: {exc} ({exc.code}). The items are back in the pool.",
+              message=f"Steam refused the trade offer: {exc} ({exc.code}). The items are back in the pool.{hint}",
               data={"error": exc.code, "eresult": exc.eresult})
     return DeliveryRun(str(claim.assignment_id), STEAM_REJECTED, details={"error": exc.code})
 

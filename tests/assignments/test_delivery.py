@@ -303,3 +303,32 @@ def test_sweeper_queues_due_and_stuck_deliveries_highest_priority_first(sandbox,
 
     assert queued_deliveries() == [high, low, stuck, retry_due]
     app.control.purge()
+
+
+def test_steam_refusing_the_user_fails_the_delivery_and_frees_the_items(sandbox):
+    remote, user = steam_user(sandbox, "accept", tradeBanned=True)
+    items = stock(sandbox, 2)
+    assignment = assign(user, items)
+
+    run = delivery_run(assignment_id=assignment.id)
+
+    assert run.outcome == "steam_rejected"
+    failed = reload(assignment)
+    assert (failed.status, failed.status_reason) == ("failed", "steam_rejected")
+    assert "trade ban" in failed.delivery_error_message
+    assert item_statuses(items) == {"available"}
+    assert our_offers(sandbox, remote) == []
+    assert [a.outcome for a in attempts(assignment)] == [AttemptOutcome.REJECTED]
+
+
+def test_bot_that_must_acknowledge_trade_protection_does_so_and_sends(sandbox, settings):
+    settings.DELIVERY_RETRY_BASE_SECONDS = 1
+    sandbox.set_config(requireTradeAcknowledgement=True)
+    remote, user = steam_user(sandbox, "ignore")
+    assignment = assign(user, stock(sandbox))
+
+    assert delivery_run(assignment_id=assignment.id).outcome == "steam_unavailable"
+    assert reload(assignment).status == "processing"
+
+    wait_for(lambda: delivery_run(assignment_id=assignment.id).outcome == "sent", what="the next attempt")
+    assert len(our_offers(sandbox, remote)) == 1
