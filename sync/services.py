@@ -276,18 +276,22 @@ def _hold_reasons(snapshot: Snapshot, plan: reconcile.Plan) -> list[dict]:
                 "message": f"Steam returned an empty {key} inventory while {unexplained} items there "
                            f"are in the database and no trade explains their leaving.",
             })
+    # Only vanishing that nothing explains counts: a removal Steam's trade history
+    # names (an asset given in a completed trade) is corroborated by a second
+    # endpoint, which a glitching inventory answer cannot fabricate.
+    unexplained = plan.counts["missing"]
     limit_absolute = settings.SYNC_MAX_REMOVALS_ABSOLUTE
-    if plan.removals > limit_absolute:
+    if unexplained > limit_absolute:
         reasons.append({
             "code": "too_many_removals",
-            "message": f"{plan.removals} items would leave the pool, more than "
+            "message": f"{unexplained} items would become missing, more than "
                        f"SYNC_MAX_REMOVALS_ABSOLUTE={limit_absolute}.",
         })
     percent = settings.SYNC_MAX_REMOVALS_PERCENT
-    if plan.db_in_scope and plan.removals * 100 > percent * plan.db_in_scope:
+    if plan.db_in_scope and unexplained * 100 > percent * plan.db_in_scope:
         reasons.append({
             "code": "too_many_removals_percent",
-            "message": f"{plan.removals} of {plan.db_in_scope} items would leave the pool, more than "
+            "message": f"{unexplained} of {plan.db_in_scope} items would become missing, more than "
                        f"SYNC_MAX_REMOVALS_PERCENT={percent}%.",
         })
     return reasons
