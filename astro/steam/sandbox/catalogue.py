@@ -266,6 +266,17 @@ def skin_properties(rng: random.Random, wear: tuple) -> list[dict]:
     ]
 
 
+def skin_properties_json(rng: random.Random, wear: tuple) -> str:
+    """`skin_properties` as JSON text, written directly (100,000 json.dumps calls would
+    dominate generating a big inventory)."""
+    low, high = wear[2], wear[3]
+    value = low + (high - low) * rng.random()
+    return (
+        f'[{{"propertyid":2,"float_value":"{value:.18f}","name":"Wear Rating"}},'
+        f'{{"propertyid":1,"int_value":"{rng.randrange(0, 1000)}","name":"Pattern Template"}}]'
+    )
+
+
 def class_pool(appid: int, size: int) -> list[tuple[dict, tuple | None]]:
     """`size` distinct classes of `appid` as (description, wear or None)."""
     pool: list[tuple[dict, tuple | None]] = []
@@ -289,12 +300,13 @@ def class_pool(appid: int, size: int) -> list[tuple[dict, tuple | None]]:
 
 
 def generate(appid: int, count: int, *, seed: int, classes: int | None = None, with_properties: bool = True):
-    """Yield (description, properties) for `count` generated items, deterministic in `seed`."""
+    """Yield (description, properties JSON or None) for `count` generated items,
+    deterministic in `seed`."""
     rng = random.Random(seed)
     pool = class_pool(appid, max(1, min(classes or min(count, 500), count or 1)))
     for _ in range(count):
         data, wear = pool[rng.randrange(len(pool))]
-        props = skin_properties(rng, wear) if (with_properties and wear is not None) else None
+        props = skin_properties_json(rng, wear) if (with_properties and wear is not None) else None
         yield data, props
 
 

@@ -129,21 +129,30 @@ class Description:
 
 
 class Asset:
-    __slots__ = ("assetid", "classid", "instanceid", "amount", "props", "_json", "_props_json")
+    """One asset. Its properties (wear, pattern) are kept as their JSON text, which is
+    what pages and the state files need; `props` parses them for the rare reader."""
 
-    def __init__(self, assetid: int, classid: str, instanceid: str, amount: int = 1, props: list | None = None):
+    __slots__ = ("assetid", "classid", "instanceid", "amount", "props_json", "_json")
+
+    def __init__(self, assetid: int, classid: str, instanceid: str, amount: int = 1, props: list | None = None,
+                 *, props_json: str | None = None):
         self.assetid = int(assetid)
         self.classid = str(classid)
         self.instanceid = str(instanceid)
         self.amount = int(amount)
-        self.props = props or None
+        self.props_json = props_json if props_json is not None else (dumps(props) if props else None)
         self._json: str | None = None
-        self._props_json: str | None = None
+
+    @property
+    def props(self) -> list | None:
+        return json.loads(self.props_json) if self.props_json else None
 
     def replace(self, **changes) -> "Asset":
-        fields = {k: getattr(self, k) for k in ("assetid", "classid", "instanceid", "amount", "props")}
+        fields = {k: getattr(self, k) for k in ("assetid", "classid", "instanceid", "amount")}
+        if "props" in changes:
+            return Asset(**{**fields, **changes})
         fields.update(changes)
-        return Asset(**fields)
+        return Asset(**fields, props_json=self.props_json)
 
     def json(self, appid: int, contextid: int) -> str:
         if self._json is None:
@@ -153,20 +162,14 @@ class Asset:
             )
         return self._json
 
-    def props_json(self, appid: int, contextid: int) -> str:
-        if self._props_json is None:
-            self._props_json = (
-                f'{{"appid":{appid},"contextid":"{contextid}","assetid":"{self.assetid}",'
-                f'"asset_properties":{dumps(self.props)}}}'
-            )
-        return self._props_json
-
     def to_row(self) -> list:
-        return [self.assetid, self.classid, self.instanceid, self.amount, self.props]
+        return [self.assetid, self.classid, self.instanceid, self.amount, self.props_json]
 
     @classmethod
     def from_row(cls, row: list) -> "Asset":
-        return cls(row[0], row[1], row[2], row[3], row[4])
+        if isinstance(row[4], list):
+            return cls(row[0], row[1], row[2], row[3], row[4])
+        return cls(row[0], row[1], row[2], row[3], props_json=row[4])
 
 
 class Inventory:
@@ -228,6 +231,9 @@ class Inventory:
         `count` next-older assets. If that asset has since left the inventory the
         page still starts at the right place (bisection on the id), so a concurrent
         change never makes a reader skip or repeat the assets that stayed.
+
+        The text is joined from per-asset fragments (cached), per-class descriptions
+        (cached) and the properties' stored JSON: no json.dumps per request.
         """
         end = len(self.ids) if start_assetid is None else bisect_left(self.ids, start_assetid)
         begin = max(0, end - count)
@@ -240,9 +246,7 @@ class Inventory:
             return "{" + tail
         appid, contextid = self.appid, self.contextid
         assets = self.assets
-        asset_parts = []
-        desc_parts = []
-        prop_parts = []
+        asset_parts, desc_parts, prop_parts = [], [], []
         seen = set()
         for assetid in page_ids:
             asset = assets[assetid]
@@ -251,8 +255,10 @@ class Inventory:
             if dkey not in seen:
                 seen.add(dkey)
                 desc_parts.append(classes[(appid, asset.classid, asset.instanceid)].inventory_json())
-            if asset.props:
-                prop_parts.append(asset.props_json(appid, contextid))
+            if asset.props_json:
+                prop_parts.append(
+                    f'{{"appid":{appid},"contextid":"{contextid}","assetid":"{assetid}","asset_properties":{asset.props_json}}}'
+                )
         out = ['{"assets":[', ",".join(asset_parts), '],"descriptions":[', ",".join(desc_parts), "]"]
         if prop_parts:
             out += [',"asset_properties":[', ",".join(prop_parts), "]"]

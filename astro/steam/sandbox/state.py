@@ -371,8 +371,8 @@ class SandboxState:
         if desc.hold_until and desc.hold_until > self.now():
             heapq.heappush(self.holds, (desc.hold_until, inv.owner, inv.appid, inv.contextid, asset.assetid))
 
-    def _new_asset(self, inv: Inventory, desc: Description, props: list | None = None, amount: int = 1) -> Asset:
-        asset = Asset(self._next("asset"), desc.classid, desc.instanceid, amount, props)
+    def _new_asset(self, inv: Inventory, desc: Description, props: list | None = None, *, props_json: str | None = None) -> Asset:
+        asset = Asset(self._next("asset"), desc.classid, desc.instanceid, 1, props, props_json=props_json)
         self._add_asset(inv, asset)
         return asset
 
@@ -457,7 +457,7 @@ class SandboxState:
             rows.append((desc, props))
         # Oldest first, so the newest ids are the generated tail; all in one pass.
         for desc, props in rows:
-            self._new_asset(inv, desc, props)
+            self._new_asset(inv, desc, props_json=props)
         return self.inventory_summary(inv)
 
     def add_items(self, owner: int, appid: int, contextid: int, spec: dict) -> list[dict]:
@@ -482,7 +482,7 @@ class SandboxState:
             count = _parse_int(spec.get("count", 1), "count", minimum=1, maximum=100_000)
             seed = _parse_int(spec.get("seed", self.counters["asset"] % 1_000_003), "seed")
             for data, props in catalogue.generate(appid, count, seed=seed):
-                created.append(self._new_asset(inv, self.register_class(data), props))
+                created.append(self._new_asset(inv, self.register_class(data), props_json=props))
         return [self.asset_view(inv, a) for a in created]
 
     def _class_from_spec(self, appid: int, item: dict) -> dict:
@@ -556,12 +556,12 @@ class SandboxState:
         data["appid"] = appid
         data["instanceid"] = catalogue.variant_instanceid(data, json.dumps(changes, sort_keys=True, default=str))
         desc = self.register_class(data)
-        props = asset.props
         if "properties" in changes:
             if changes["properties"] is not None and not isinstance(changes["properties"], list):
                 raise bad_request("properties must be a list or null", field="properties")
-            props = changes["properties"]
-        new = asset.replace(classid=desc.classid, instanceid=desc.instanceid, props=props)
+            new = asset.replace(classid=desc.classid, instanceid=desc.instanceid, props=changes["properties"])
+        else:
+            new = asset.replace(classid=desc.classid, instanceid=desc.instanceid)
         self._add_asset(inv, new)
         return self.asset_view(inv, new)
 
@@ -697,7 +697,7 @@ class SandboxState:
             desc = self.register_class(catalogue.with_trade_hold(desc.data, until, protected=True))
             contextid = 16
         inv = self.inventory(owner, appid, contextid, create=True)
-        new = Asset(self._next("asset"), desc.classid, desc.instanceid, asset.amount, asset.props)
+        new = Asset(self._next("asset"), desc.classid, desc.instanceid, asset.amount, props_json=asset.props_json)
         self._add_asset(inv, new)
         return new, contextid
 
