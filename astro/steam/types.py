@@ -180,6 +180,10 @@ class SteamGateway(Protocol):
     @property
     def bot_steam_id(self) -> int: ...
 
+    @property
+    def login_path(self) -> str | None:
+        """How the current session was made: "password", "refresh_token", "cookies" (None before login)."""
+
     def ensure_session(self) -> None:
         """Log in, or reuse the shared session; re-login when it has expired."""
 
@@ -199,8 +203,9 @@ class SteamGateway(Protocol):
     def get_offer(self, offer_id: str) -> TradeOffer | None:
         """One offer (access token, not API key: CS2 offers are invisible to keys)."""
 
-    def get_sent_offers(self, *, active_only: bool = True) -> list[TradeOffer]:
-        """Our sent offers, all pages; with active_only, also recently changed ones."""
+    def get_sent_offers(self, *, active_only: bool = True, changed_since: datetime | None = None) -> list[TradeOffer]:
+        """Our sent offers, all cursor pages. With active_only: the active ones plus those
+        whose state changed since `changed_since` (Steam's time_historical_cutoff)."""
 
     def cancel_offer(self, offer_id: str) -> None: ...
 
