@@ -117,15 +117,18 @@ class Command(BaseCommand):
         return username, password
 
     def _demo_api_key(self, state: dict) -> str:
-        from astro.models import ApiKey
-        from astro.services import api_key_create, external_system_ensure
+        from astro.models import ApiKey, ExternalSystem
+        from astro.services import api_key_create, external_system_create
 
-        system = external_system_ensure(slug=DEMO_SYSTEM, name="SourceMod giveaway (demo)", actor="demo")
+        system = ExternalSystem.objects.filter(slug=DEMO_SYSTEM).first() or external_system_create(
+            slug=DEMO_SYSTEM, name="SourceMod giveaway (demo)", actor="demo", source="command"
+        )
         key = state.get("api_key")
-        if key and ApiKey.objects.active().filter(prefix=key.split(".")[0]).exists():
+        # Keys are stored hashed and shown once; the demo keeps its own in .astro/demo.json.
+        if key and ApiKey.objects.filter(system=system, prefix=key.split("_")[1], revoked_at__isnull=True).exists():
             self._say(f"  demo external system {DEMO_SYSTEM!r}: key ready")
             return key
-        _, key = api_key_create(system=system, name="demo key", actor="demo")
+        _, key = api_key_create(system=system, name="demo key", actor="demo", source="command")
         state["api_key"] = key
         self._say(f"  demo external system {DEMO_SYSTEM!r}: new API key created")
         return key
