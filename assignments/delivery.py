@@ -925,8 +925,15 @@ def _revert(assignment, attempt, offer: TradeOffer, *, now, actor, source) -> No
     they are `removed` (left for a known reason), never `available` under ids
     Steam no longer knows.
     """
-    item_ids = _item_ids(assignment)
-    Item.objects.filter(id__in=item_ids, status__in=[ItemStatus.DELIVERED, ItemStatus.IN_OFFER, ItemStatus.RESERVED]).update(
+    # Only rows still describing this trade: if a sync already took the items back
+    # (and someone assigned them again), they are not ours to touch any more.
+    item_ids = list(
+        Item.objects.filter(
+            id__in=_item_ids(assignment), delivery_trade_offer_id=offer.offer_id,
+            status__in=[ItemStatus.DELIVERED, ItemStatus.IN_OFFER],
+        ).values_list("id", flat=True)
+    )
+    Item.objects.filter(id__in=item_ids).update(
         status=ItemStatus.REMOVED, assigned_to_user=None, assigned_at=None, updated_at=now
     )
     _item_events(assignment, item_ids, "item.removed",
