@@ -160,7 +160,7 @@ class AssignmentAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
         ("Items", {"fields": ("total_items_count", "total_estimated_value")}),
         ("Delivery", {"fields": ("delivery_attempts", "last_delivery_attempt_at", "next_attempt_at",
                                  "delivery_trade_offer_id", "delivery_error_message")}),
-        ("Timeline", {"fields": ("assigned_at", "processing_started_at", "delivered_at", "failed_at",
+        ("Timeline", {"classes": ("collapse",), "fields": ("assigned_at", "processing_started_at", "delivered_at", "failed_at",
                                  "cancelled_at", "created_at", "updated_at")}),
     )
 
@@ -175,6 +175,25 @@ class AssignmentAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
     @admin.display(description="value", ordering="total_estimated_value")
     def value(self, obj):
         return money(obj.total_estimated_value)
+
+    def get_object_notice(self, request, obj):
+        reason = f" ({obj.status_reason.replace('_', ' ')})" if obj.status_reason else ""
+        error = f" {obj.delivery_error_message}" if obj.delivery_error_message else ""
+        if obj.status == AssignmentStatus.FAILED:
+            return {"level": "bad", "text": f"Delivery failed{reason}.{error} Its items went back to the pool. "
+                    "“Retry delivery” reserves them again and sends a new offer, if they are all still available."}
+        if obj.status == AssignmentStatus.PROCESSING:
+            return {"level": "info", "text": f"Being delivered{reason}.{error} “Check the offer now” asks Steam "
+                    "instead of waiting for the next poll; “Resend the offer” replaces a lost offer; “Cancel "
+                    "assignment” withdraws it."}
+        if obj.status == AssignmentStatus.PENDING:
+            return {"level": "warn" if obj.status_reason else "info",
+                    "text": f"Waiting to be sent{reason}.{error}"
+                    + (" The external system sets the user's trade URL through the API; delivery starts then."
+                       if obj.status_reason in (delivery.TRADE_URL_REQUIRED, delivery.TRADE_URL_INVALID) else "")}
+        if obj.status == AssignmentStatus.DELIVERED:
+            return {"level": "ok", "text": "Delivered: the user accepted the offer."}
+        return {"level": "info", "text": "Cancelled: its items went back to the pool."}
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

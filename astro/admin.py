@@ -13,7 +13,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.cache import never_cache
 
 from astro.admin_mixins import REFUSALS, Operation, OperationsAdminMixin, ReadOnlyAdmin, status_pill
 from astro.models import ALL_SCOPES, ApiKey, ExternalSystem, Scope
@@ -119,7 +118,6 @@ class ApiKeyAdmin(OperationsAdminMixin, ReadOnlyAdmin):
     def has_add_permission(self, request):
         return request.user.has_perm(MANAGE)
 
-    @never_cache
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -172,7 +170,6 @@ class ExternalSystemAdmin(ReadOnlyAdmin):
     def has_add_permission(self, request):
         return request.user.has_perm(MANAGE)
 
-    @never_cache
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied

@@ -108,6 +108,7 @@ class ReasonForm(forms.Form):
         max_length=MAX_REASON_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60, "placeholder": "Why? This goes into the audit trail."}),
         help_text="Recorded in the audit trail with your username.",
+        error_messages={"required": "Say why: the reason is recorded in the audit trail."},
     )
 
     def clean_reason(self):
@@ -323,6 +324,13 @@ class OperationsAdminMixin:
             if self.may_run(request, operation)
         ]
 
+    def get_object_notice(self, request, obj) -> dict | None:
+        """A sentence at the top of an object's page: what its state means and what can be done.
+
+        Returns {"level": "ok" | "warn" | "bad" | "info", "text": ...} or None.
+        """
+        return None
+
     def get_object_sections(self, request, obj) -> list[dict]:
         """Extra sections under an object's fields (history tables): see `section()`."""
         return []
@@ -330,6 +338,7 @@ class OperationsAdminMixin:
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["operation_buttons"] = self.object_buttons(request, obj)
         context["object_sections"] = self.get_object_sections(request, obj) if obj is not None else []
+        context["object_notice"] = self.get_object_notice(request, obj) if obj is not None else None
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def changelist_view(self, request, extra_context=None):

@@ -243,6 +243,14 @@ def _nice_max(value: float) -> float:
     return 10 * magnitude
 
 
+def _whole_steps():
+    magnitude = 1
+    while True:
+        for step in (1, 2, 5):
+            yield step * magnitude
+        magnitude *= 10
+
+
 def line_chart(series: list[tuple[date, Decimal]], *, width=600, height=200, left=64, bottom=24, top=12, right=16):
     """Geometry for an area/line chart of a daily series (rendered by charts/line.svg.html)."""
     values = [float(v) for _, v in series]
@@ -281,7 +289,10 @@ SYNC_COLOURS = (("success", "Applied", "var(--astro-ok)"), ("held", "Held", "var
 def stacked_bars(series: list[dict], *, width=600, height=200, left=40, bottom=24, top=12, right=16):
     """Geometry for daily stacked bars of sync runs by result (rendered by charts/bars.svg.html)."""
     totals = [sum(day[key] for key, _, _ in SYNC_COLOURS) for day in series]
-    top_value = _nice_max(max(totals, default=0))
+    # Run counts: whole-number ticks (four steps of a nice whole step).
+    most = max(totals, default=0)
+    step = next(s for s in _whole_steps() if s * 4 >= most)
+    top_value = step * 4
     plot_w, plot_h = width - left - right, height - top - bottom
     slot = plot_w / max(len(series), 1)
     bar_w = round(slot * 0.66, 1)
@@ -304,7 +315,7 @@ def stacked_bars(series: list[dict], *, width=600, height=200, left=40, bottom=2
         bars.append({"x": bx, "w": bar_w, "segments": segments, "title": title,
                      "label": day["day"].strftime("%d"), "label_x": round(bx + bar_w / 2, 1),
                      "discrepancies": day["discrepancies"]})
-    y_ticks = [Tick(round(top + plot_h * (1 - k / 4), 1), f"{top_value * k / 4:g}") for k in range(5)]
+    y_ticks = [Tick(round(top + plot_h * (1 - k / 4), 1), str(step * k)) for k in range(5)]
     return {
         "width": width, "height": height, "left": left, "right": width - right, "top": top,
         "bottom": top + plot_h, "plot_h": plot_h, "bars": bars, "y_ticks": y_ticks,

@@ -220,6 +220,26 @@ class ItemAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
     def value(self, obj):
         return money(obj.market_value) if obj.market_value is not None else "—"
 
+    def get_object_notice(self, request, obj):
+        if obj.status == ItemStatus.MISSING:
+            return {"level": "warn", "text": "Missing: Steam no longer shows this item and no trade explains why. "
+                    "If it is still in the bot's inventory, use “Check Steam and restore”; if it is gone for good, "
+                    "“Confirm removed”."}
+        if obj.status == ItemStatus.AVAILABLE and obj.received_via == ReceivedVia.SYNC:
+            return {"level": "warn", "text": "Unexpected: this item appeared in the bot's inventory with no trade to "
+                    "explain it. It can be assigned as it is; “Accept into the pool” records that you checked it, "
+                    "“Quarantine” keeps it out of the pool."}
+        if obj.status == ItemStatus.QUARANTINED:
+            return {"level": "warn", "text": "Quarantined: in the bot's inventory but out of the pool until an "
+                    "operator accepts it."}
+        if obj.status == ItemStatus.REMOVED:
+            return {"level": "info", "text": "Removed: it left the inventory for a known reason. If Steam shows it "
+                    "again, the next sync (or “Check Steam and restore”) brings it back."}
+        if obj.status in (ItemStatus.RESERVED, ItemStatus.IN_OFFER):
+            return {"level": "info", "text": "Held by an assignment (below). If Steam no longer shows it, the sync "
+                    "log reports it as a discrepancy: release it from its assignment so the rest can be delivered."}
+        return None
+
     def get_search_results(self, request, queryset, search_term):
         # Ids are looked up exactly (an index hit), names with ILIKE.
         term = search_term.strip()

@@ -166,8 +166,6 @@ def item_release_from_assignment(
         # conditional UPDATE, so while we hold this lock no attempt can start.
         assignment = Assignment.objects.select_for_update().get(id=row.assignment_id)
         item = _load(item_id, lock=True)
-        if item.status not in releasable:
-            raise _refuse(item, "release it from its assignment", "reserved or missing")
         if assignment.status not in ACTIVE_ASSIGNMENT_STATUSES:
             raise OverrideRefused(
                 f"Assignment {assignment.id} is {assignment.status}; there is nothing to release from.",
@@ -178,6 +176,8 @@ def item_release_from_assignment(
                 f"An offer for assignment {assignment.id} may be live on Steam; check or cancel it first.",
                 details={"assignmentId": str(assignment.id)}, code="delivery_in_flight",
             )
+        if item.status not in releasable:
+            raise _refuse(item, "release it from its assignment", "reserved or missing")
         remaining = AssignmentItem.objects.filter(assignment_id=assignment.id).exclude(item_id=item.id).count()
         if remaining == 0:
             raise OverrideRefused(

@@ -119,6 +119,18 @@ class InventorySyncLogAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyA
     def status_pill(self, obj):
         return status_pill(obj.sync_status, obj.get_sync_status_display())
 
+    def get_object_notice(self, request, obj):
+        if _is_open_held(obj):
+            return {"level": "warn", "text": "Held: Steam's answer looked suspicious, so nothing was applied. Look at "
+                    "what it found below, then apply it (if the changes are real) or discard it (if Steam was "
+                    "wrong)."}
+        if obj.sync_status == SyncStatus.FAILED:
+            return {"level": "bad", "text": f"Failed: {obj.error_message or 'no message'} Nothing was applied."}
+        if obj.sync_status == SyncStatus.SUCCESS and obj.discrepancies_found:
+            return {"level": "warn", "text": f"Applied, with {obj.discrepancies_found} discrepancies for an "
+                    "operator: see below."}
+        return None
+
     def get_object_sections(self, request, obj):
         details = obj.error_details or {}
         plan = details.get("plan") or {}
