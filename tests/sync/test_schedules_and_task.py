@@ -1,0 +1,60 @@
+"""The periodic schedule mechanism and the sync task's waiting/adoption paths."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django_celery_beat.models import PeriodicTask
+
+from astro.schedules import SCHEDULES
+from sync import services
+from sync.lock import sync_lock
+from sync.models import InventorySyncLog
+from sync.tasks import sync_inventory_task
+
+pytestmark = pytest.mark.django_db
+
+
+def test_schedules_are_installed_once_and_operator_edits_survive():
+    call_command("setup_periodic_tasks", verbosity=0)
+    call_command("setup_periodic_tasks", verbosity=0)
+    names = [s.name for s in SCHEDULES]
+    assert PeriodicTask.objects.filter(name__in=names).count() == len(names)
+    sync_task = PeriodicTask.objects.get(name="Inventory sync")
+    assert sync_task.task == "sync.tasks.sync_inventory_task" and sync_task.interval.every == 300
+    assert json.loads(sync_task.kwargs) == {"trigger": "schedule", "actor": "system"}
+
+    sync_task.enabled = False  # an operator pauses it in the admin
+    sync_task.save()
+    call_command("setup_periodic_tasks", verbosity=0)
+    assert PeriodicTask.objects.get(name="Inventory sync").enabled is False
+    call_command("setup_periodic_tasks", "--reset", verbosity=0)
+    assert PeriodicTask.objects.get(name="Inventory sync").enabled is True
+
+
+def test_a_queued_request_waits_for_the_lock_then_gives_up():
+    queued = services.sync_request(trigger="trade", actor="system")
+    with sync_lock():
+        # Eager apply runs each retry at once: all of them meet the held lock.
+        sync_inventory_task.apply(kwargs={"sync_log_id": str(queued.id), "trigger": "trade"})
+    queued.refresh_from_db()
+    assert queued.sync_status == "skipped" and "held the lock" in queued.error_message
+    assert not InventorySyncLog.objects.filter(sync_status__in=["running", "success"]).exists()
+
+
+def test_a_request_adopted_by_an_earlier_run_is_not_run_again():
+    queued = services.sync_request(trigger="trade", actor="system")
+    InventorySyncLog.objects.filter(id=queued.id).update(sync_status="success")  # adopted and finished
+    result = sync_inventory_task.apply(kwargs={"sync_log_id": str(queued.id), "trigger": "trade"})
+    assert result.state == "SUCCESS" and result.result == str(queued.id)
+    assert InventorySyncLog.objects.count() == 1
+
+
+def test_a_request_that_waited_too_long_is_skipped():
+    queued = services.sync_request(trigger="trade", actor="system")
+    assert services.sync_skip_queued(sync_log_id=queued.id, actor="system", reason="lock held too long")
+    queued.refresh_from_db()
+    assert queued.sync_status == "skipped"
+    assert services.sync_skip_queued(sync_log_id=queued.id, actor="system", reason="again") is None
