@@ -319,6 +319,12 @@ def _reconcile(log, *, snapshot: Snapshot, actor: str, first_import: bool, start
             _set_db_counts(log, db)
             log.sync_status = SyncStatus.HELD
             log.steam_inventory_count = snapshot.asset_count
+            # A held run's counters are what applying it would do (the status says
+            # nothing was); applying overwrites them with what was done.
+            c = plan.counts
+            log.items_added_count = c["add"] + c["restore"] + c["relink"]
+            log.items_removed_count = plan.removals
+            log.items_updated_count = c["update"]
             log.discrepancies_found = _planned_discrepancies(plan)
             log.error_message = " ".join(r["message"] for r in reasons) + " Nothing was applied; an operator must apply or discard this run."
             log.error_details = {

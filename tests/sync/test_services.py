@@ -62,7 +62,8 @@ def test_empty_inventory_glitch_is_held_and_changes_nothing():
     assert log.sync_status == "held" and log.resolution is None
     codes = {r["code"] for r in log.error_details["hold_reasons"]}
     assert "empty_inventory" in codes
-    assert log.items_removed_count == 0 and log.error_details["plan"]["counts"]["missing"] == 3
+    # Counters say what applying would do; the status says nothing was done.
+    assert log.items_removed_count == 3 and log.error_details["plan"]["counts"]["missing"] == 3
     assert list(Item.objects.order_by("id").values_list("id", "status", "updated_at")) == before
     held_event = SystemEvent.objects.get(event_type="sync.held")
     assert held_event.severity == "warning"
