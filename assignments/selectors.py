@@ -10,7 +10,7 @@ from assignments.models import Assignment, AssignmentItem, AssignmentStatus
 
 
 class AssignmentFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=AssignmentStatus.choices)
+    status = django_filters.MultipleChoiceFilter(choices=AssignmentStatus.choices, distinct=False)
     userId = django_filters.NumberFilter(field_name="user_id", min_value=0, max_value=2**63 - 1)
     assignmentType = django_filters.CharFilter(field_name="assignment_type", max_length=64)
     createdAfter = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")

@@ -130,6 +130,9 @@ class Item(models.Model):
             models.Index(fields=["steam_app_id", "steam_context_id"], name="items_app_context"),
             models.Index(fields=["assigned_to_user"], name="items_assigned_user"),
             models.Index(fields=["market_hash_name"], name="items_market_hash_name"),
+            # The API's pool pages: newest first, by status and game (cursor pagination on created_at).
+            models.Index(fields=["status", "steam_app_id", "-created_at"], name="items_status_app_created"),
+            models.Index(fields=["-created_at"], name="items_created"),
         ]
 
     def __str__(self) -> str:

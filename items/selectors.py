@@ -10,7 +10,10 @@ from items.models import Item, ItemStatus, SteamUser
 
 
 class ItemFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=ItemStatus.choices, help_text="One or more statuses.")
+    # distinct=False: no joins here, and DISTINCT would sort every matching row on every column.
+    status = django_filters.MultipleChoiceFilter(
+        choices=ItemStatus.choices, distinct=False, help_text="One or more statuses (repeat the parameter)."
+    )
     appId = django_filters.NumberFilter(field_name="steam_app_id", min_value=1, max_value=2**31 - 1)
     contextId = django_filters.NumberFilter(field_name="steam_context_id", min_value=1, max_value=2**63 - 1)
     marketHashName = django_filters.CharFilter(field_name="market_hash_name", max_length=255, help_text="Exact name.")
