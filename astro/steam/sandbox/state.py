@@ -186,8 +186,9 @@ class SandboxState:
         return self.counters[kind]
 
     def _bump_asset_counter(self, assetid: int) -> None:
-        if assetid >= self.counters["asset"]:
-            self.counters["asset"] = assetid + 1
+        # counters hold the last id handed out: new ids never reuse a loaded one.
+        if assetid > self.counters["asset"]:
+            self.counters["asset"] = assetid
             self._touch()
 
     def reset(self) -> None:
