@@ -470,3 +470,20 @@ def test_market_prices_are_deterministic_and_settable(sandbox, steam):
     unknown = steam._session.get("https://steamcommunity.com/market/priceoverview/",
                                  params={"appid": 730, "currency": 1, "market_hash_name": "No Such Item"})
     assert (unknown.status_code, unknown.json()) == (500, {"success": False})
+
+
+def test_part_of_a_stack_changes_hands_and_the_rest_stays(sandbox, steam):
+    gems = {"appid": 753, "classid": "667924416", "instanceid": "0", "name": "Gems", "market_hash_name": "753-Gems",
+            "tradable": 1, "marketable": 0, "commodity": 1, "currency": 0, "type": "Steam Gems"}
+    sandbox.load_inventory({"assets": [{"appid": 753, "contextid": "6", "assetid": "123456", "classid": "667924416",
+                                        "instanceid": "0", "amount": "10"}], "descriptions": [gems]},
+                           appid=753, contextid=6)
+    user = sandbox.create_user("accept")
+
+    offer_id = steam.make_offer_with_url([Asset("123456", GameOptions.STEAM, amount=3)], [], user["tradeUrl"])["tradeofferid"]
+
+    assert offer(steam, offer_id)["trade_offer_state"] == 3
+    [rest] = sandbox.inventory(appid=753, contextid=6)["assets"]
+    [moved] = sandbox.inventory(account=user["steamId"], appid=753, contextid=6)["assets"]
+    assert (rest["assetid"], rest["amount"]) == ("123456", 7)
+    assert moved["amount"] == 3 and moved["assetid"] != "123456"

@@ -683,9 +683,17 @@ class SandboxState:
                     ok = False
         return ok
 
-    def _take(self, owner: int, item: dict) -> Asset:
+    def _take(self, owner: int, item: dict, gone: set) -> Asset:
+        """Take the item's amount out of `owner`'s inventory. Part of a stack leaves the
+        rest under the same asset id; a whole asset is added to `gone`."""
         inv = self.inventories[(owner, item["appid"], int(item["contextid"]))]
-        asset = inv.remove(int(item["assetid"]))
+        asset = inv.get(int(item["assetid"]))
+        amount = int(item.get("amount") or asset.amount)
+        if 0 < amount < asset.amount:
+            inv.add(asset.replace(amount=asset.amount - amount))
+            return asset.replace(amount=amount)
+        inv.remove(asset.assetid)
+        gone.add((inv.appid, inv.contextid, asset.assetid))
         return asset
 
     def _put(self, owner: int, appid: int, contextid: int, asset: Asset, *, protect: bool = False) -> tuple[Asset, int]:
@@ -740,13 +748,11 @@ class SandboxState:
         bot, partner = self.bot.steam_id, offer["partner"]
         gone_bot, gone_partner = set(), set()
         for item in offer["give"]:
-            asset = self._take(bot, item)
-            gone_bot.add((item["appid"], int(item["contextid"]), asset.assetid))
+            asset = self._take(bot, item, gone_bot)
             new, ctx = self._put(partner, item["appid"], int(item["contextid"]), asset)
             trade["given"].append({**self._trade_item(item, asset), "new_assetid": str(new.assetid), "new_contextid": str(ctx)})
         for item in offer["receive"]:
-            asset = self._take(partner, item)
-            gone_partner.add((item["appid"], int(item["contextid"]), asset.assetid))
+            asset = self._take(partner, item, gone_partner)
             new, ctx = self._put(bot, item["appid"], int(item["contextid"]), asset, protect=True)
             trade["received"].append({**self._trade_item(item, asset), "new_assetid": str(new.assetid), "new_contextid": str(ctx)})
         self._invalidate(bot, gone_bot)
@@ -767,8 +773,7 @@ class SandboxState:
         gone_bot, gone_partner = set(), set()
         for side, owner, items, gone in (("given", bot, offer["give"], gone_bot), ("received", partner, offer["receive"], gone_partner)):
             for item in items:
-                asset = self._take(owner, item)
-                gone.add((item["appid"], int(item["contextid"]), asset.assetid))
+                asset = self._take(owner, item, gone)
                 trade[side].append(self._trade_item(item, asset))
                 trade["held"].append([side, len(trade[side]) - 1, asset.to_row()])
         self._invalidate(bot, gone_bot)
@@ -811,8 +816,9 @@ class SandboxState:
                 ref = {"appid": entry["appid"], "contextid": entry["new_contextid"], "assetid": entry["new_assetid"]}
                 if not self._available(owner_from, ref):
                     continue  # already traded on or consumed: nothing to take back
-                asset = self._take(owner_from, ref)
-                self._invalidate(owner_from, {(ref["appid"], int(ref["contextid"]), asset.assetid)})
+                gone: set = set()
+                asset = self._take(owner_from, dict(ref, amount=entry["amount"]), gone)
+                self._invalidate(owner_from, gone)
                 back_ctx = int(entry["contextid"]) if int(ref["contextid"]) == 16 else int(ref["contextid"])
                 new, ctx = self._put(owner_to, entry["appid"], back_ctx, asset)
                 rollback[side_to].append({**self._trade_item(ref, asset), "new_assetid": str(new.assetid), "new_contextid": str(ctx)})
