@@ -273,19 +273,11 @@ def start_sandbox(state_dir: Path, *, port: int = 0, bot: BotAccount | None = No
     return SandboxProcess(proc, ready.read_text().strip(), state_dir, log_path)
 
 
-def _bot_for_tests() -> BotAccount:
-    from django.conf import settings
-
-    if getattr(settings, "STEAM_MODE", "sandbox") == "sandbox":
-        return BotAccount.from_django_settings()
-    return BotAccount()
-
-
 @pytest.fixture(scope="session")
 def steam_sandbox(tmp_path_factory):
     from django.conf import settings
 
-    bot = _bot_for_tests()
+    bot = BotAccount.from_django_settings()  # the sandbox defaults unless STEAM_MODE=sandbox
     process = start_sandbox(tmp_path_factory.mktemp("steam-sandbox"), bot=bot)
     overrides = {
         "STEAM_SANDBOX_URL": process.url,

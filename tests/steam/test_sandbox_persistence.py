@@ -137,3 +137,21 @@ def test_the_management_command_refuses_a_non_loopback_address(tmp_path):
         cwd=BASE_DIR, env={**os.environ, "PYTHONPATH": str(BASE_DIR)}, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode != 0 and "only listens on loopback" in result.stderr
+
+
+def test_live_credentials_never_enter_the_sandbox(tmp_path):
+    live = {**os.environ, "STEAM_MODE": "live", "STEAM_USERNAME": "real_bot", "STEAM_PASSWORD": "real-password",
+            "PYTHONPATH": str(BASE_DIR)}
+    ready = tmp_path / "ready.url"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "astro.steam.sandbox", "--port", "0", "--state-dir", str(tmp_path / "s"),
+         "--ready-file", str(ready)],
+        cwd=BASE_DIR, env=live, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: ready.exists() or proc.poll() is not None, timeout=60)
+        bot = SandboxClient(ready.read_text().strip()).call("GET", "/sandbox/bot")
+        assert (bot["username"], bot["password"]) == ("astro_sandbox_bot", "sandbox-password")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)

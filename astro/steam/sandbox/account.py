@@ -38,7 +38,13 @@ class BotAccount:
 
     @classmethod
     def from_env(cls) -> "BotAccount":
-        """The same variable names as Django settings, for `python -m astro.steam.sandbox`."""
+        """The same variable names as Django settings, for `python -m astro.steam.sandbox`.
+
+        Only in sandbox mode (decided like astro/settings.py does): live credentials
+        never enter the sandbox, whose control API shows the bot's credentials."""
+        mode = os.environ.get("STEAM_MODE") or ("live" if os.environ.get("STEAM_USERNAME") else "sandbox")
+        if mode != "sandbox":
+            return cls()
         return cls(
             username=os.environ.get("STEAM_USERNAME") or BOT_USERNAME,
             password=os.environ.get("STEAM_PASSWORD") or BOT_PASSWORD,
@@ -49,8 +55,12 @@ class BotAccount:
 
     @classmethod
     def from_django_settings(cls) -> "BotAccount":
+        """The sandbox values of Django settings (STEAM_MODE=sandbox); the defaults in
+        live mode, so live credentials never enter the sandbox."""
         from django.conf import settings
 
+        if settings.STEAM_MODE != "sandbox":
+            return cls()
         return cls(
             username=settings.STEAM_USERNAME or BOT_USERNAME,
             password=settings.STEAM_PASSWORD or BOT_PASSWORD,
@@ -62,6 +72,7 @@ class BotAccount:
     def env(self) -> dict[str, str]:
         """Environment for a child sandbox process (see `from_env`)."""
         return {
+            "STEAM_MODE": "sandbox",
             "STEAM_USERNAME": self.username,
             "STEAM_PASSWORD": self.password,
             "STEAM_SHARED_SECRET": self.shared_secret,
