@@ -189,11 +189,12 @@ class AssignmentCancelApi(ApiView):
         parameters=[ASSIGNMENT_ID_PATH], request=AssignmentCancelInput,
         responses={
             200: AssignmentOutput,
-            **errors(*WRITE_ERRORS, 404, 409, 503,
+            **errors(*WRITE_ERRORS, 404, 409,
                      d409="`assignment_not_cancellable`: it is delivered, failed or already cancelled "
                      "(`details.status`). From the delivery engine: `delivery_in_progress` (a send is running "
                      "this second; retry shortly), `offer_in_escrow`.",
-                     d503="`steam_unavailable`: Steam did not answer the cancellation; nothing changed, retry."),
+                     d503="`steam_unavailable`: Steam did not answer the cancellation; nothing changed, retry. "
+                     "`service_unavailable`, `database_conflict`: a dependency is down or a transient conflict."),
         },
     )
     def post(self, request, assignment_id: str):

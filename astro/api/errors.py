@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, OperationalError
 from django.http import Http404, JsonResponse
+from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer, CharField, DictField, JSONField
@@ -114,6 +115,11 @@ def api_exception_handler(exc, context):
             error_body("database_conflict", "A concurrent change got in the way; retry the request.", {}),
             status=503, headers={"Retry-After": "1"},
         )
+    if isinstance(exc, RedisError):
+        # Throttle counters and the Steam session live in Redis: without it nothing is decided.
+        log.error("Redis unavailable during an API request: %s", type(exc).__name__)
+        return Response(error_body("service_unavailable", "A dependency (Redis) is unavailable; retry later.", {}),
+                        status=503, headers={"Retry-After": "5"})
     if isinstance(exc, DatabaseError):
         log.exception("database error in API request")
         return Response(error_body("service_unavailable", "The database is unavailable; retry later.", {}),

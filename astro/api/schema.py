@@ -23,8 +23,8 @@ _ERRORS = {
     503: "Dependency down or a transient database conflict (`service_unavailable`, `database_conflict`); retry.",
 }
 
-READ_ERRORS = (400, 401, 403, 429)
-WRITE_ERRORS = (400, 401, 403, 413, 415, 429)
+READ_ERRORS = (400, 401, 403, 429, 503)
+WRITE_ERRORS = (400, 401, 403, 413, 415, 429, 503)
 
 
 def errors(*codes: int, **descriptions: str) -> dict[int, OpenApiResponse]:

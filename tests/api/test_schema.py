@@ -81,6 +81,16 @@ def test_every_operation_refuses_without_key_without_scope_and_over_the_rate(mak
         assert_error(big.generic(method.upper(), url, raw, content_type="application/json"), 413, "payload_too_large")
 
 
+@pytest.mark.parametrize("operation", list(OPERATIONS), ids=lambda op: f"{op[0]} {op[1]}")
+def test_every_operation_answers_503_when_redis_is_down(api, settings, operation):
+    method, _ = operation
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0"}}
+    response = getattr(api, method)(OPERATIONS[operation][1], {}, format="json")
+    assert_error(response, 503, "service_unavailable")
+    assert response["Retry-After"]
+
+
 def test_every_read_operation_has_a_400(api):
     for url in ("/api/items?appId=x", "/api/items/nope", "/api/assignments?status=x", "/api/assignments/nope",
                 "/api/users/nope", "/api/sync/runs?cursor=x", "/api/events?itemId=x"):
