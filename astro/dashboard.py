@@ -7,6 +7,7 @@ server as SVG: no JavaScript, no CDN, the page works offline.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -46,6 +47,11 @@ def game_name(app_id: int) -> str:
 def money(value) -> str:
     symbol = CURRENCY_SYMBOLS.get(settings.STEAM_MARKET_CURRENCY, "")
     return f"{symbol}{Decimal(value or 0):,.2f}"
+
+
+def _money_tick(value: float, decimals: int) -> str:
+    symbol = CURRENCY_SYMBOLS.get(settings.STEAM_MARKET_CURRENCY, "")
+    return f"{symbol}{value:,.{decimals}f}"
 
 
 # ------------------------------------------------------------------ selectors
@@ -233,12 +239,13 @@ class Tick:
     label: str
 
 
-def _nice_max(value: float) -> float:
+def _nice_step(value: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 × 10^k at least `value` (a tick step people read easily)."""
     if value <= 0:
         return 1.0
-    magnitude = 10 ** (len(str(int(value))) - 1)
+    magnitude = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
+        if value <= step * magnitude * 1.0000001:
             return step * magnitude
     return 10 * magnitude
 
@@ -254,7 +261,8 @@ def _whole_steps():
 def line_chart(series: list[tuple[date, Decimal]], *, width=600, height=200, left=64, bottom=24, top=12, right=16):
     """Geometry for an area/line chart of a daily series (rendered by charts/line.svg.html)."""
     values = [float(v) for _, v in series]
-    top_value = _nice_max(max(values, default=0))
+    step = _nice_step(max(values, default=0) / 4)
+    top_value = step * 4
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(len(series) - 1, 1)
 
@@ -267,7 +275,9 @@ def line_chart(series: list[tuple[date, Decimal]], *, width=600, height=200, lef
     points = [(x(i), y(v)) for i, v in enumerate(values)]
     line = " ".join(f"{'M' if i == 0 else 'L'}{px},{py}" for i, (px, py) in enumerate(points))
     area = f"{line} L{x(len(values) - 1)},{top + plot_h} L{left},{top + plot_h} Z" if points else ""
-    y_ticks = [Tick(y(top_value * k / 4), money(top_value * k / 4).split(".")[0]) for k in range(5)]
+    # Whole currency units unless the scale is small.
+    decimals = 0 if step >= 1 and float(step).is_integer() else 2
+    y_ticks = [Tick(y(step * k), _money_tick(step * k, decimals)) for k in range(5)]
     step = max(len(series) // 5, 1)
     x_ticks = [Tick(x(i), day.strftime("%b %d")) for i, (day, _) in enumerate(series) if i % step == 0]
     dots = [
@@ -286,7 +296,7 @@ SYNC_COLOURS = (("success", "Applied", "var(--astro-ok)"), ("held", "Held", "var
                 ("failed", "Failed", "var(--astro-bad)"))
 
 
-def stacked_bars(series: list[dict], *, width=600, height=200, left=40, bottom=24, top=12, right=16):
+def stacked_bars(series: list[dict], *, width=600, height=200, left=40, bottom=24, top=24, right=16):
     """Geometry for daily stacked bars of sync runs by result (rendered by charts/bars.svg.html)."""
     totals = [sum(day[key] for key, _, _ in SYNC_COLOURS) for day in series]
     # Run counts: whole-number ticks (four steps of a nice whole step).
