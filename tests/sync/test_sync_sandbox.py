@@ -216,22 +216,29 @@ def test_sync_racing_a_delivery_leaves_reserved_and_offered_items_to_delivery(sa
     sandbox.generate_inventory(6, seed=11)
     sync()
     user = make_user()
-    a, b, c = sorted(steam_assets(sandbox))[:3]
+    a, b, c, d = sorted(steam_assets(sandbox))[:4]
     Item.objects.filter(steam_asset_id=a).update(status="reserved", assigned_to_user=user)
     Item.objects.filter(steam_asset_id=b).update(status="in_offer", assigned_to_user=user,
                                                  delivery_trade_offer_id="77")
+    Item.objects.filter(steam_asset_id=d).update(status="in_offer", assigned_to_user=user,
+                                                 delivery_trade_offer_id="78")
     # Steam-side, the offered item leaves (accepted a moment ago) and the reserved one too.
     sandbox.remove_assets([a, b])
 
-    def delivery_claims_c_mid_sync(app_id, context_id, pages, items, total):
-        # An assignment claims c while the sync is reading Steam.
+    def delivery_acts_mid_sync(app_id, context_id, pages, items, total):
+        # While the sync is between its read and its write: an assignment claims c,
+        # and delivery sees offer 78 accepted and marks d delivered (Steam, read a
+        # moment earlier, still listed d).
         Item.objects.filter(steam_asset_id=c, status="available").update(status="reserved", assigned_to_user=user)
+        Item.objects.filter(steam_asset_id=d, status="in_offer").update(status="delivered")
 
-    log = sync(on_progress=delivery_claims_c_mid_sync)
+    log = sync(on_progress=delivery_acts_mid_sync)
     assert log.sync_status == "success"
-    statuses = dict(Item.objects.filter(steam_asset_id__in=[a, b, c]).values_list("steam_asset_id", "status"))
-    assert statuses == {a: "reserved", b: "in_offer", c: "reserved"}
-    assert log.discrepancies_found == 2
+    statuses = dict(Item.objects.filter(steam_asset_id__in=[a, b, c, d]).values_list("steam_asset_id", "status"))
+    assert statuses == {a: "reserved", b: "in_offer", c: "reserved", d: "delivered"}
+    # a and b vanished under delivery's feet; d is delivered yet was in the read.
+    assert log.discrepancies_found == 3
+    assert [row["asset_id"] for row in log.error_details["present_but_delivered"]] == [str(d)]
     assert {row["asset_id"] for row in log.error_details["protected_vanished"]} == {str(a), str(b)}
 
 
