@@ -169,3 +169,18 @@ def test_an_expired_session_looks_like_steams_and_a_new_login_works(sandbox):
     fresh.login()
     assert asset in fresh.get_my_inventory(GameOptions.CS, count=10)
     assert fresh.make_offer_with_url([Asset(asset, GameOptions.CS)], [], user["tradeUrl"])["success"] is True
+
+
+def test_junk_in_secret_fields_is_refused_not_a_crash(sandbox):
+    session = sandbox.steam_session()
+    started = begin(session, sandbox.bot, sandbox.bot.password).json()["response"]
+    code = session.post(f"{API}/UpdateAuthSessionWithSteamGuardCode/v1", headers=HEADERS, data={
+        "client_id": started["client_id"], "steamid": started["steamid"], "code_type": 3, "code": "ÄÖÜ€✓",
+    })
+    settoken = session.post("https://store.steampowered.com/login/settoken",
+                            data={"nonce": "x.y", "auth": "ünïcode", "steamID": str(BOT)})
+    key = session.get("https://api.steampowered.com/IEconService/GetTradeOffers/v1", params={"key": "ключ"})
+
+    assert (code.status_code, code.headers["X-eresult"]) == (200, "88")
+    assert settoken.json() == {"result": 8}
+    assert key.status_code == 403

@@ -17,6 +17,11 @@ import rsa
 _TOTP_ALPHABET = "23456789BCDFGHJKMNPQRTVWXY"
 
 
+def same(a: str, b: str) -> bool:
+    """Constant-time comparison that also takes non-ASCII input (a client may send anything)."""
+    return hmac.compare_digest(str(a).encode("utf-8"), str(b).encode("utf-8"))
+
+
 def totp_code(shared_secret: str, timestamp: int) -> str:
     """The 5-character Steam Guard code (the algorithm of steampy.guard / the mobile app)."""
     digest = hmac.new(base64.b64decode(shared_secret), struct.pack(">Q", timestamp // 30), hashlib.sha1).digest()
@@ -33,7 +38,7 @@ def totp_valid(shared_secret: str, code: str, now: int, *, steps: int = 1) -> bo
     """Steam accepts the code of the neighbouring 30 s windows too (clock drift)."""
     code = (code or "").strip().upper()
     return any(
-        hmac.compare_digest(totp_code(shared_secret, now + 30 * k), code) for k in range(-steps, steps + 1)
+        same(totp_code(shared_secret, now + 30 * k), code) for k in range(-steps, steps + 1)
     )
 
 
@@ -76,7 +81,7 @@ class TokenSigner:
         """The claims of a token this sandbox signed, or None (expiry is the caller's check)."""
         try:
             header, body, signature = (token or "").strip().split(".")
-            if not hmac.compare_digest(self._sign(f"{header}.{body}"), signature):
+            if not same(self._sign(f"{header}.{body}"), signature):
                 return None
             claims = json.loads(_b64url_decode(body))
         except (ValueError, TypeError):

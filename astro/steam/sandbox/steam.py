@@ -11,7 +11,7 @@ import time
 
 from . import pages
 from .account import STEAMID64_BASE
-from .crypto import confirmation_key, device_id
+from .crypto import confirmation_key, device_id, same
 from .errors import Refused
 from .state import LIVE_STATES, SandboxState
 from .web import Request, Response, html_response, json_body, json_response, unquote_cookie
@@ -296,7 +296,7 @@ def settoken(ctx: Ctx) -> Response:
         session is not None
         and not session["revoked"]
         and str(session["steamid"]) == steamid
-        and secrets.compare_digest(auth, ctx.state.signer.mac("settoken", nonce, req.host, steamid))
+        and same(auth, ctx.state.signer.mac("settoken", nonce, req.host, steamid))
     )
     if not valid:
         return json_response({"result": 8})
@@ -371,6 +371,8 @@ def send_offer(ctx: Ctx) -> Response:
     if ctx.viewer() != state.bot.steam_id or not ctx.csrf_ok():
         return null(401)
     partner = _int(req.arg("partner"))
+    if partner is not None and 0 < partner < STEAMID64_BASE:
+        partner += STEAMID64_BASE  # an account id rather than a steamid64
     try:
         offer_json = json.loads(req.arg("json_tradeoffer") or "")
         me = offer_json["me"]["assets"]
@@ -498,7 +500,7 @@ def _conf_auth(ctx: Ctx, allowed_tags) -> dict | None:
         and t is not None
         and abs(t - time.time()) <= 600
         and (tag in allowed_tags if not callable(allowed_tags) else allowed_tags(tag))
-        and secrets.compare_digest(req.arg("k") or "", confirmation_key(state.bot.identity_secret, t, tag))
+        and same(req.arg("k") or "", confirmation_key(state.bot.identity_secret, t, tag))
     )
     return None if ok else dict(INVALID_AUTHENTICATOR)
 
@@ -645,7 +647,7 @@ def _api_auth(ctx: Ctx, *, allow_key: bool = True) -> tuple[str | None, Response
             return "token", None
         return None, html_response(UNAUTHORIZED_HTML, 401)
     key = req.arg("key")
-    if allow_key and key is not None and secrets.compare_digest(key, state.bot.api_key):
+    if allow_key and key is not None and same(key, state.bot.api_key):
         return "key", None
     return None, html_response(INVALID_KEY_HTML, 403)
 
