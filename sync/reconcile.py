@@ -81,7 +81,8 @@ LEFT JOIN sync_item_state f ON f.item_id = i.id
 WHERE i.id IS NULL OR i.status NOT IN ({_IN_POOL}) OR f.fingerprint IS DISTINCT FROM a.fingerprint;
 
 CREATE TEMP TABLE sync_present ON COMMIT DROP AS
-SELECT j.*,
+SELECT j.app_id, j.context_id, j.asset_id, j.fingerprint, j.item_id, j.item_status, j.dkey, j.extra,
+       j.tradable, j.tradable_after, j.changed,
        CASE WHEN j.item_id IS NULL THEN 'add'
             WHEN j.item_status IN ('missing', 'removed') THEN 'restore'
             WHEN j.item_status = 'delivered' THEN 'present_delivered'
@@ -105,9 +106,13 @@ FROM (
                CASE WHEN i.steam_metadata IS DISTINCT FROM s.steam_metadata THEN 'steam_metadata' END
            ]::text[], NULL) END AS changed
     FROM (
-        SELECT c.app_id, c.context_id, c.asset_id, c.fingerprint, c.item_id, c.item_status, d.class_id,
-               d.instance_id, d.market_hash_name, d.name, d.type, d.rarity, c.tradable, c.tradable_after,
-               CASE WHEN c.extra IS NULL THEN d.meta ELSE d.meta || c.extra END AS steam_metadata
+        SELECT c.app_id, c.context_id, c.asset_id, c.fingerprint, c.item_id, c.item_status, c.dkey, c.extra,
+               d.class_id, d.instance_id, d.market_hash_name, d.name, d.type, d.rarity, c.tradable,
+               c.tradable_after,
+               -- Resolved only where there is a row to compare with: a new item's
+               -- description is joined again when it is inserted, not copied here.
+               CASE WHEN c.item_id IS NULL THEN NULL WHEN c.extra IS NULL THEN d.meta ELSE d.meta || c.extra END
+                   AS steam_metadata
         FROM sync_candidate c JOIN sync_desc d ON d.dkey = c.dkey
     ) s
     LEFT JOIN items i ON i.id = s.item_id
@@ -227,15 +232,16 @@ WITH ins AS (
     INSERT INTO items (id, steam_asset_id, steam_class_id, steam_instance_id, steam_app_id, steam_context_id,
         market_hash_name, item_name, item_type, item_rarity, steam_metadata, custom_metadata, status, tradable,
         tradable_after, received_at, received_from_user_id, received_via, created_at, updated_at)
-    SELECT gen_random_uuid(), p.asset_id, p.class_id, p.instance_id, p.app_id, p.context_id, p.market_hash_name,
-           p.name, p.type, p.rarity, p.steam_metadata, '{{}}'::jsonb, 'available', p.tradable, p.tradable_after,
+    SELECT gen_random_uuid(), p.asset_id, d.class_id, d.instance_id, p.app_id, p.context_id, d.market_hash_name,
+           d.name, d.type, d.rarity, CASE WHEN p.extra IS NULL THEN d.meta ELSE d.meta || p.extra END,
+           '{{}}'::jsonb, 'available', p.tradable, p.tradable_after,
            coalesce(p.recv_time, now()), p.recv_partner,
            CASE WHEN %(first_import)s THEN 'initial_import'
                 WHEN p.recv_trade_id IS NULL THEN 'sync'
                 WHEN p.recv_rollback THEN 'restored'
                 ELSE 'trade' END,
            now(), now()
-    FROM sync_present p WHERE p.action = 'add'
+    FROM sync_present p JOIN sync_desc d ON d.dkey = p.dkey WHERE p.action = 'add'
     ON CONFLICT (steam_asset_id, steam_app_id) DO NOTHING
     RETURNING id, steam_app_id, steam_context_id, steam_asset_id, item_name, market_hash_name, received_via,
               received_from_user_id
@@ -268,10 +274,10 @@ SELECT count(*), count(*) FILTER (WHERE received_via = 'sync') FROM ins
 APPLY_PRESENT = f"""
 WITH upd AS (
     UPDATE items i SET
-        steam_asset_id = p.asset_id, steam_context_id = p.context_id, steam_class_id = p.class_id,
-        steam_instance_id = p.instance_id, market_hash_name = p.market_hash_name, item_name = p.name,
-        item_type = p.type, item_rarity = p.rarity, tradable = p.tradable, tradable_after = p.tradable_after,
-        steam_metadata = p.steam_metadata,
+        steam_asset_id = p.asset_id, steam_context_id = p.context_id, steam_class_id = d.class_id,
+        steam_instance_id = d.instance_id, market_hash_name = d.market_hash_name, item_name = d.name,
+        item_type = d.type, item_rarity = d.rarity, tradable = p.tradable, tradable_after = p.tradable_after,
+        steam_metadata = CASE WHEN p.extra IS NULL THEN d.meta ELSE d.meta || p.extra END,
         status = CASE WHEN p.action = 'update' THEN i.status ELSE 'available' END,
         -- Back in the pool: free for anyone.
         assigned_to_user_id = CASE WHEN p.action = 'update' THEN i.assigned_to_user_id END,
@@ -282,7 +288,7 @@ WITH upd AS (
                                      ELSE i.received_from_user_id END,
         received_at = CASE WHEN p.action = 'relink' THEN coalesce(p.recv_time, now()) ELSE i.received_at END,
         updated_at = now()
-    FROM sync_present p
+    FROM sync_present p JOIN sync_desc d ON d.dkey = p.dkey
     WHERE p.action IN ('update', 'restore', 'relink') AND i.id = p.item_id AND i.status = p.item_status
     RETURNING i.id, i.item_name, i.steam_app_id, i.steam_context_id, i.steam_asset_id, p.action, p.changed,
               p.item_status AS old_status, p.relinked_from_asset_id, p.recv_trade_id, p.fingerprint
@@ -522,8 +528,9 @@ def _samples(cursor) -> dict[str, list[dict[str, Any]]]:
             ]
     for action in ("add", "restore", "relink", "update", "present_delivered"):
         cursor.execute(
-            "SELECT item_id::text, item_status, app_id, context_id, asset_id::text, name, recv_trade_id, changed "
-            f"FROM sync_present WHERE action = %s LIMIT {SAMPLE_SIZE}",
+            "SELECT p.item_id::text, p.item_status, p.app_id, p.context_id, p.asset_id::text, d.name, "
+            "p.recv_trade_id, p.changed FROM sync_present p JOIN sync_desc d ON d.dkey = p.dkey "
+            f"WHERE p.action = %s LIMIT {SAMPLE_SIZE}",
             [action],
         )
         rows = cursor.fetchall()
