@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -14,6 +14,17 @@ from astro.api.views import paginate, path_steam_id, path_uuid, query_filters
 from astro.errors import NotFound
 from items.selectors import ItemFilter, item_get, item_list, user_get
 from items.services import user_set_trade_url
+
+
+STEAM_IMAGE_BASE = "https://community.akamai.steamstatic.com/economy/image/"
+
+
+@extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+class SteamIconField(serializers.Field):
+    """Steam's icon hash as the image URL Steam serves it from."""
+
+    def to_representation(self, value):
+        return f"{STEAM_IMAGE_BASE}{value}" if value else None
 
 
 class ItemOutput(serializers.Serializer):
@@ -27,6 +38,7 @@ class ItemOutput(serializers.Serializer):
     name = serializers.CharField(source="item_name")
     type = serializers.CharField(source="item_type", allow_null=True)
     rarity = serializers.CharField(source="item_rarity", allow_null=True)
+    iconUrl = SteamIconField(source="icon_url", read_only=True)
     marketValue = serializers.DecimalField(source="market_value", max_digits=12, decimal_places=2, allow_null=True)
     status = serializers.CharField()
     tradable = serializers.BooleanField()

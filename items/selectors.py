@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q, QuerySet
+from django.db.models.fields.json import KT
 
 from astro.errors import filterset_valid
 from items.models import Item, ItemStatus, SteamUser
@@ -37,14 +38,22 @@ class ItemFilter(django_filters.FilterSet):
         return queryset.filter(Q(item_name__icontains=value) | Q(market_hash_name__icontains=value))
 
 
+def _for_api() -> QuerySet[Item]:
+    # The metadata documents can be kilobytes per item; the API shows only the icon, extracted by PostgreSQL.
+    return Item.objects.defer("steam_metadata", "custom_metadata").annotate(icon_url=KT("steam_metadata__icon_url"))
+
+
 def item_list(*, filters: dict | None = None) -> QuerySet[Item]:
-    """Items of the pool matching `filters` (ItemFilter's names); raises django-filter's ValidationError."""
-    queryset = Item.objects.all()
+    """Items of the pool matching `filters` (ItemFilter's names); raises InvalidInput for a bad filter value.
+
+    Rows come without `steam_metadata`/`custom_metadata` (deferred) and with `icon_url` annotated.
+    """
+    queryset = _for_api()
     return filterset_valid(ItemFilter(filters, queryset=queryset)) if filters is not None else queryset
 
 
 def item_get(*, item_id) -> Item | None:
-    return Item.objects.filter(id=item_id).first()
+    return _for_api().filter(id=item_id).first()
 
 
 def user_get(*, steam_id: int) -> SteamUser | None:

@@ -45,8 +45,11 @@ def test_item_list_filters(api, make_items):
 
 
 def test_item_detail(api, make_items):
-    item = make_items(1)[0]
+    item = make_items(1, steam_metadata={"icon_url": "IzMF03bi9WpSBq", "descriptions": [{"value": "x" * 5000}]})[0]
     body = api.get(f"/api/items/{item.id}").json()
+    assert body["iconUrl"] == "https://community.akamai.steamstatic.com/economy/image/IzMF03bi9WpSBq"
+    assert "steamMetadata" not in body and "descriptions" not in str(body)
+    assert api.get("/api/items").json()["results"][0]["iconUrl"] == body["iconUrl"]
     assert body["assetId"] == str(item.steam_asset_id) and body["appId"] == 730 and body["marketValue"] == "12.34"
     assert "assignedToUser" not in body  # whom another system gave it to is not this system's business
     assert_error(api.get(f"/api/items/{uuid.uuid4()}"), 404, "not_found")
