@@ -18,20 +18,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-import shutil
 
 import pytest
 import requests
 
-from astro import embedded
 from astro.steam.sandbox.account import BotAccount
-from astro.steam.sandbox.crypto import atomic_write_bytes
 from astro.steam.transport import mount_transport
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# The sandbox's 2048-bit login RSA key takes pure Python seconds to make: test runs
-# share one through the (git-ignored) data directory.
-_LOGIN_KEY_CACHE = "sandbox-test-login-key.json"
 
 
 class SandboxError(Exception):
@@ -234,9 +228,6 @@ class SandboxProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout)
-        key, cached = self.state_dir / "rsa_key.json", embedded.data_root() / _LOGIN_KEY_CACHE
-        if key.exists() and not cached.exists():
-            atomic_write_bytes(cached, key.read_bytes())
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -250,9 +241,7 @@ def start_sandbox(state_dir: Path, *, port: int = 0, bot: BotAccount | None = No
     state_dir.mkdir(parents=True, exist_ok=True)
     ready = state_dir / "ready.url"
     ready.unlink(missing_ok=True)
-    cached_key = embedded.data_root() / _LOGIN_KEY_CACHE
-    if cached_key.exists() and not (state_dir / "rsa_key.json").exists():
-        shutil.copyfile(cached_key, state_dir / "rsa_key.json")
+
     log_path = state_dir / "sandbox.log"
     env = {**os.environ, **(bot or BotAccount()).env()}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BASE_DIR), env.get("PYTHONPATH")]))

@@ -14,8 +14,7 @@ import pytest
 from django.conf import settings
 from steampy.models import Asset, GameOptions
 
-from astro import embedded
-from tests.sandbox_fixtures import _LOGIN_KEY_CACHE, SandboxClient, mount_sandbox, start_sandbox
+from tests.sandbox_fixtures import SandboxClient, mount_sandbox, start_sandbox
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -161,9 +160,6 @@ def test_live_credentials_never_enter_the_sandbox(tmp_path):
 def test_the_sandbox_also_runs_in_process_on_a_free_port(tmp_path):
     from astro.steam.sandbox import make_server
 
-    cached_key = embedded.data_root() / _LOGIN_KEY_CACHE  # saves generating an RSA key
-    if cached_key.exists():
-        (tmp_path / "rsa_key.json").write_bytes(cached_key.read_bytes())
     server = make_server(tmp_path, port=0)
     server.start()
     try:

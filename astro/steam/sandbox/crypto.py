@@ -105,13 +105,18 @@ class LoginKey:
     takes pure-Python `rsa` a few seconds to make, so it is made once in the background
     at start-up and kept in the state directory."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, cache: Path | None = None):
         self._path = path
+        self._cache = cache
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self.public: rsa.PublicKey | None = None
         self.private: rsa.PrivateKey | None = None
         self.timestamp = ""
+        if not path.exists() and cache is not None and cache.exists():
+            # Another sandbox of this checkout made one already: it is a sandbox-only
+            # key for a sandbox-only password, so sharing it costs nothing.
+            atomic_write_bytes(path, cache.read_bytes())
         if path.exists():
             self._load()
         else:
@@ -129,10 +134,10 @@ class LoginKey:
             public, private = rsa.newkeys(2048)
             # Steam's key timestamp is an opaque decimal string that names the key.
             timestamp = str(secrets.randbelow(10**11) + 3 * 10**11)
-            atomic_write_text(
-                self._path,
-                json.dumps({"private_pem": private.save_pkcs1().decode(), "timestamp": timestamp}),
-            )
+            text = json.dumps({"private_pem": private.save_pkcs1().decode(), "timestamp": timestamp})
+            atomic_write_text(self._path, text)
+            if self._cache is not None and not self._cache.exists():
+                atomic_write_text(self._cache, text)
             self.public, self.private, self.timestamp = public, private, timestamp
         except BaseException as exc:  # surfaced to the request that waits for the key
             self._error = exc

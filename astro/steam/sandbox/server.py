@@ -14,6 +14,8 @@ from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
+from astro import embedded
+
 from . import control, seed, steam
 from .account import BotAccount
 from .crypto import atomic_write_text
@@ -209,7 +211,10 @@ def make_server(
     secure_cookies: bool = True,
 ) -> SandboxServer:
     check_loopback(host)
-    state = SandboxState(Path(state_dir), bot or BotAccount())
+    # One login RSA key per checkout, reused by every sandbox state made here (a
+    # 2048-bit key takes pure Python seconds to generate).
+    key_cache = embedded.data_root() / "sandbox-login-key.json"
+    state = SandboxState(Path(state_dir), bot or BotAccount(), key_cache=key_cache)
     return SandboxServer((host, port), state, secure_cookies=secure_cookies)
 
 

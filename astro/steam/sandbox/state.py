@@ -130,14 +130,15 @@ def _parse_time(value, name: str) -> int:
 
 
 class SandboxState:
-    def __init__(self, state_dir: Path | str, bot: BotAccount | None = None, *, persist: bool = True):
+    def __init__(self, state_dir: Path | str, bot: BotAccount | None = None, *, persist: bool = True,
+                 key_cache: Path | None = None):
         self.lock = threading.RLock()
         self.bot = bot or BotAccount()
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.persist = persist
         self.signer = TokenSigner(load_or_create_secret(self.state_dir / "secret.key"))
-        self.login_key = LoginKey(self.state_dir / "rsa_key.json")
+        self.login_key = LoginKey(self.state_dir / "rsa_key.json", cache=key_cache)
         # Not persisted: faults are for the moment, pending logins are short-lived.
         self.faults: list[dict] = []
         self._fault_seq = 0
