@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from assignments.models import Assignment, AssignmentStatus
 from audit.models import SystemEvent
-from items.models import Item, ItemStatus, ReceivedVia
+from items.models import ItemStatus
 from sync.models import InventorySyncLog
 
 GAME_NAMES = {730: "Counter-Strike 2", 440: "Team Fortress 2", 570: "Dota 2", 753: "Steam"}
@@ -57,88 +57,92 @@ def _money_tick(value: float, decimals: int) -> str:
 # ------------------------------------------------------------------ selectors
 
 
-def pool_summary() -> dict[str, Any]:
-    """Counts and values by status and by game, and unexpected items awaiting a decision (one query)."""
-    rows = list(
-        Item.objects.values("status", "steam_app_id").annotate(
-            count=Count("id"),
-            value=Sum("market_value"),
-            unexpected=Count("id", filter=Q(received_via=ReceivedVia.SYNC)),
-        )
-    )
-    by_status: dict[str, dict] = {s: {"count": 0, "value": Decimal(0)} for s in ItemStatus.values}
-    by_game: dict[int, dict] = {}
-    unexpected = 0
-    for row in rows:
-        entry = by_status.setdefault(row["status"], {"count": 0, "value": Decimal(0)})
-        entry["count"] += row["count"]
-        entry["value"] += row["value"] or 0
-        if row["status"] in HELD_STATUSES:
-            game = by_game.setdefault(row["steam_app_id"], {"count": 0, "value": Decimal(0), "available": 0})
-            game["count"] += row["count"]
-            game["value"] += row["value"] or 0
-            if row["status"] == ItemStatus.AVAILABLE:
-                game["available"] += row["count"]
-        if row["status"] == ItemStatus.AVAILABLE:
-            unexpected += row["unexpected"]
-    held_count = sum(by_status[s]["count"] for s in HELD_STATUSES)
-    held_value = sum((by_status[s]["value"] for s in HELD_STATUSES), Decimal(0))
-    return {
-        "by_status": by_status,
-        "by_game": dict(sorted(by_game.items(), key=lambda kv: -kv[1]["value"])),
-        "held_count": held_count,
-        "held_value": held_value,
-        "unexpected": unexpected,
-    }
+@dataclass(frozen=True)
+class PoolOverview:
+    by_status: dict[str, dict]  # status -> {"count", "value"}
+    by_game: dict[int, dict]  # app id -> {"count", "value", "available"}, items the bot holds, by value
+    held_count: int
+    held_value: Decimal
+    unexpected: int  # available items sync found with no trade to explain them, awaiting a decision
+    value_series: list[tuple[date, Decimal]]  # value held at the end of each of the last days
 
 
-def pool_value_series(*, days: int = VALUE_DAYS, now: datetime | None = None) -> list[tuple[date, Decimal]]:
-    """Value of the items the bot held at the end of each of the last `days` days.
+_POOL_SQL = """
+    SELECT GROUPING(status, steam_app_id, arrived, departed) AS grouping_set,
+           status, steam_app_id, arrived, departed,
+           count(*), COALESCE(sum(market_value), 0), count(*) FILTER (WHERE received_via = 'sync')
+    FROM (
+        SELECT status, steam_app_id, market_value, received_via,
+               CASE WHEN COALESCE(received_at, created_at) >= %(start)s
+                    THEN (COALESCE(received_at, created_at) AT TIME ZONE %(tz)s)::date END AS arrived,
+               CASE WHEN status = ANY(%(left)s) AND COALESCE(delivered_at, updated_at) >= %(start)s
+                    THEN (COALESCE(delivered_at, updated_at) AT TIME ZONE %(tz)s)::date END AS departed
+        FROM items
+    ) i
+    GROUP BY GROUPING SETS ((status, steam_app_id), (arrived), (departed))
+"""
+# GROUPING() bitmask (status, steam_app_id, arrived, departed): which set a row belongs to.
+_BY_STATUS_AND_GAME, _BY_ARRIVAL, _BY_DEPARTURE = 0b0011, 0b1101, 0b1110
 
-    Reconstructed backwards from today's value: an item that arrived on day d
-    was not there before d, one that left on day d was there until d. Values are
-    today's market values (prices are not kept per day). Two scans of `items`,
-    grouped by day, in one statement.
+
+def pool_overview(*, days: int = VALUE_DAYS, now: datetime | None = None) -> PoolOverview:
+    """The pool by status and by game, and its value over the last `days` days: one scan of `items`.
+
+    The value history is reconstructed backwards from today's value: an item
+    that arrived on day d was not there before d, one that left on day d was
+    there until d. Values are today's market values (prices are not kept per
+    day). Arrivals and departures are grouped in the same pass as the counts
+    (GROUPING SETS), so the dashboard reads the items table once.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
-    start = today - timedelta(days=days - 1)
-    start_at = timezone.make_aware(datetime.combine(start, datetime.min.time()))
-    held = [str(s) for s in HELD_STATUSES]
-    left = [str(s) for s in LEFT_STATUSES]
-    sql = """
-        SELECT 'now' AS kind, NULL::date AS day, COALESCE(SUM(market_value), 0)
-          FROM items WHERE status = ANY(%s)
-        UNION ALL
-        SELECT 'in', (COALESCE(received_at, created_at) AT TIME ZONE %s)::date, COALESCE(SUM(market_value), 0)
-          FROM items WHERE COALESCE(received_at, created_at) >= %s GROUP BY 2
-        UNION ALL
-        SELECT 'out', (COALESCE(delivered_at, updated_at) AT TIME ZONE %s)::date, COALESCE(SUM(market_value), 0)
-          FROM items WHERE status = ANY(%s) AND COALESCE(delivered_at, updated_at) >= %s GROUP BY 2
-    """
-    tz = timezone.get_current_timezone_name()
+    start_at = timezone.make_aware(datetime.combine(today - timedelta(days=days - 1), datetime.min.time()))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [held, tz, start_at, tz, left, start_at])
+        cursor.execute(_POOL_SQL, {"start": start_at, "tz": timezone.get_current_timezone_name(),
+                                   "left": [str(s) for s in LEFT_STATUSES]})
         rows = cursor.fetchall()
-    current = Decimal(0)
+
+    by_status: dict[str, dict] = {s: {"count": 0, "value": Decimal(0)} for s in ItemStatus.values}
+    by_game: dict[int, dict] = {}
     inflow: dict[date, Decimal] = {}
     outflow: dict[date, Decimal] = {}
-    for kind, day, value in rows:
-        if kind == "now":
-            current = Decimal(value)
-        elif kind == "in":
-            inflow[day] = Decimal(value)
-        else:
-            outflow[day] = Decimal(value)
+    unexpected = 0
+    for grouping_set, status, app_id, arrived, departed, count, value, from_sync in rows:
+        if grouping_set == _BY_ARRIVAL:
+            if arrived is not None:  # NULL: arrived before the window
+                inflow[arrived] = value
+        elif grouping_set == _BY_DEPARTURE:
+            if departed is not None:
+                outflow[departed] = value
+        elif grouping_set == _BY_STATUS_AND_GAME:
+            entry = by_status.setdefault(status, {"count": 0, "value": Decimal(0)})
+            entry["count"] += count
+            entry["value"] += value
+            if status in HELD_STATUSES:
+                game = by_game.setdefault(app_id, {"count": 0, "value": Decimal(0), "available": 0})
+                game["count"] += count
+                game["value"] += value
+                if status == ItemStatus.AVAILABLE:
+                    game["available"] += count
+                    unexpected += from_sync
+    held_value = sum((by_status[s]["value"] for s in HELD_STATUSES), Decimal(0))
+
     series = []
-    value = current
+    held = held_value
     for offset in range(days):
         day = today - timedelta(days=offset)
-        series.append((day, max(value, Decimal(0))))
-        # End of the previous day = end of this day minus what arrived today plus what left today.
-        value = value - inflow.get(day, 0) + outflow.get(day, 0)
+        series.append((day, max(held, Decimal(0))))
+        # End of the previous day = end of this day, minus what arrived during it, plus what left.
+        held = held - inflow.get(day, 0) + outflow.get(day, 0)
     series.reverse()
-    return series
+    return PoolOverview(
+        by_status=by_status,
+        by_game=dict(sorted(by_game.items(), key=lambda kv: -kv[1]["value"])),
+        held_count=sum(by_status[s]["count"] for s in HELD_STATUSES),
+        held_value=held_value,
+        unexpected=unexpected,
+        value_series=series,
+    )
 
 
 def sync_summary(*, now: datetime | None = None) -> dict[str, Any]:
@@ -360,13 +364,13 @@ def _attention(pool, sync, deliveries, errors) -> list[dict]:
                               f"{log.items_removed_count} removals, {log.items_added_count} additions wait for "
                               "your decision.",
                       "url": reverse("admin:sync_inventorysynclog_change", args=[log.pk]), "action": "Review"})
-    missing = pool["by_status"][ItemStatus.MISSING]["count"]
+    missing = pool.by_status[ItemStatus.MISSING]["count"]
     if missing:
         items.append({"level": "warn", "text": f"{missing} missing item{'s' if missing != 1 else ''}: Steam no "
                       "longer shows them and nothing explains why.",
                       "url": _changelist("items.item", "status__exact=missing"), "action": "Resolve"})
-    if pool["unexpected"]:
-        n = pool["unexpected"]
+    if pool.unexpected:
+        n = pool.unexpected
         items.append({"level": "warn", "text": f"{n} unexpected item{'s' if n != 1 else ''} appeared in the "
                       "inventory: accept or quarantine.",
                       "url": _changelist("items.item", "status__exact=available&received_via__exact=sync"),
@@ -384,16 +388,15 @@ def _attention(pool, sync, deliveries, errors) -> list[dict]:
 
 def dashboard_context(request) -> dict[str, Any]:
     now = timezone.now()
-    pool = pool_summary()
+    pool = pool_overview(now=now)
     sync = sync_summary(now=now)
     deliveries = delivery_summary(now=now)
     errors = recent_errors(now=now)
-    value_series = pool_value_series(now=now)
     attention = _attention(pool, sync, deliveries, errors)
     status_rows = []
-    biggest = max((v["count"] for v in pool["by_status"].values()), default=0) or 1
+    biggest = max((v["count"] for v in pool.by_status.values()), default=0) or 1
     for status, label in ItemStatus.choices:
-        entry = pool["by_status"].get(status, {"count": 0, "value": 0})
+        entry = pool.by_status.get(status, {"count": 0, "value": 0})
         status_rows.append({
             "status": status, "label": label, "count": entry["count"], "value": money(entry["value"]),
             "share": round(100 * entry["count"] / biggest, 1),
@@ -403,22 +406,22 @@ def dashboard_context(request) -> dict[str, Any]:
     game_rows = [
         {"name": game_name(app_id), "app_id": app_id, "count": g["count"], "available": g["available"],
          "value": money(g["value"]), "url": _changelist("items.item", f"steam_app_id={app_id}")}
-        for app_id, g in pool["by_game"].items()
+        for app_id, g in pool.by_game.items()
     ]
     return {
         "now": now,
         "health": "bad" if any(a["level"] == "bad" for a in attention) else ("warn" if attention else "ok"),
         "attention": attention,
         "pool": pool,
-        "pool_value": money(pool["held_value"]),
-        "available": pool["by_status"][ItemStatus.AVAILABLE],
-        "available_value": money(pool["by_status"][ItemStatus.AVAILABLE]["value"]),
+        "pool_value": money(pool.held_value),
+        "available": pool.by_status[ItemStatus.AVAILABLE],
+        "available_value": money(pool.by_status[ItemStatus.AVAILABLE]["value"]),
         "status_rows": status_rows,
         "game_rows": game_rows,
         "sync": sync,
         "deliveries": deliveries,
         "errors": errors,
-        "value_chart": line_chart(value_series),
+        "value_chart": line_chart(pool.value_series),
         "sync_chart": stacked_bars(sync["series"]),
         "links": {
             "items": _changelist("items.item"),

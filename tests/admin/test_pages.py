@@ -11,7 +11,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from astro.dashboard import pool_summary, pool_value_series
+from astro.dashboard import pool_overview
 from audit.services import record_event
 from items.models import Item
 from sync.models import InventorySyncLog
@@ -97,7 +97,8 @@ def test_pool_value_history_is_rebuilt_from_arrivals_and_departures():
     gone = make_item(market_value=Decimal("11"), received_at=now - timedelta(days=40))
     Item.objects.filter(id=gone.id).update(status="delivered", delivered_at=now - timedelta(days=1))
 
-    series = dict(pool_value_series(days=5, now=now))
+    overview = pool_overview(days=5, now=now)
+    series = dict(overview.value_series)
     days = sorted(series)
 
     # Values at the end of each day.
@@ -105,7 +106,9 @@ def test_pool_value_history_is_rebuilt_from_arrivals_and_departures():
     assert series[days[-2]] == Decimal("12")  # yesterday: the 11 left during the day
     assert series[days[-3]] == Decimal("23")  # two days ago: all three
     assert series[days[0]] == Decimal("16")   # four days ago: 5 + 11, the 7 had not arrived
-    assert pool_summary()["held_value"] == Decimal("12")
+    assert (overview.held_value, overview.held_count) == (Decimal("12"), 2)
+    assert overview.by_status["delivered"] == {"count": 1, "value": Decimal("11")}
+    assert overview.by_game[730] == {"count": 2, "value": Decimal("12"), "available": 2}
 
 
 # ------------------------------------------------------------------- browsing
