@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from urllib.parse import parse_qsl, urlsplit
-
 from django.db import connection, transaction
 from django.utils import timezone
 
 from astro.errors import DomainError
+from astro.steam.errors import SteamPermanentError
+from astro.steam.parsing import parse_trade_url
 from audit.services import record_event
 from items.models import SteamUser
 
 STEAM_ID64_BASE = 76561197960265728
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{6,16}$")
 
 
 class InvalidTradeUrl(DomainError):
@@ -26,35 +24,26 @@ def trade_url_normalize(trade_url: str, *, steam_id: int) -> str:
     """Check a trade URL belongs to `steam_id` and return it in canonical form.
 
     Format: https://steamcommunity.com/tradeoffer/new/?partner=<accountid>&token=<token>,
-    where accountid = steamid64 - 76561197960265728 (DESIGN §4). An offer sent to a
-    trade URL goes to the URL's owner, so a URL of another account would deliver
-    the items to the wrong person: refuse it.
+    where accountid = steamid64 - 76561197960265728 (DESIGN §4). Parsed by the
+    same function the delivery engine uses before sending, so a URL accepted here
+    is never refused there. An offer sent to a trade URL goes to the URL's owner,
+    so a URL of another account would deliver the items to the wrong person:
+    refuse it.
     """
-
-    def bad(reason: str):
-        return InvalidTradeUrl(f"Invalid trade URL: {reason}.", details={"field": "tradeUrl", "reason": reason})
-
     if not isinstance(trade_url, str) or len(trade_url) > 512:
-        raise bad("not a string of at most 512 characters")
-    parts = urlsplit(trade_url.strip())
-    if parts.scheme != "https" or parts.netloc.lower() != "steamcommunity.com":
-        raise bad("must start with https://steamcommunity.com/")
-    if parts.path.rstrip("/") != "/tradeoffer/new" or parts.fragment:
-        raise bad("the path must be /tradeoffer/new/")
+        raise InvalidTradeUrl("Invalid trade URL: not a string of at most 512 characters.",
+                              details={"field": "tradeUrl", "reason": "too_long"})
     try:
-        query = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True, max_num_fields=4))
-    except ValueError:
-        raise bad("malformed query string") from None
-    if set(query) != {"partner", "token"}:
-        raise bad("the query must carry exactly partner and token")
-    partner, token = query["partner"], query["token"]
-    if not (partner.isascii() and partner.isdigit() and len(partner) <= 10):
-        raise bad("partner must be a 32-bit account id")
-    if not _TOKEN.match(token):
-        raise bad("token must be 6-16 letters, digits, '_' or '-'")
-    if int(partner) != steam_id - STEAM_ID64_BASE:
-        raise bad(f"partner {partner} is not the account id of {steam_id} ({steam_id - STEAM_ID64_BASE})")
-    return f"https://steamcommunity.com/tradeoffer/new/?partner={int(partner)}&token={token}"
+        parsed = parse_trade_url(trade_url)
+    except SteamPermanentError as exc:
+        raise InvalidTradeUrl(f"Invalid trade URL: {exc}.", details={"field": "tradeUrl", "reason": "malformed"}) from None
+    account_id = steam_id - STEAM_ID64_BASE
+    if parsed.account_id != account_id:
+        raise InvalidTradeUrl(
+            f"Invalid trade URL: its partner {parsed.account_id} is not {steam_id} (account id {account_id}).",
+            details={"field": "tradeUrl", "reason": "other_account"},
+        )
+    return f"https://steamcommunity.com/tradeoffer/new/?partner={parsed.account_id}&token={parsed.token}"
 
 
 def user_get_or_create(*, steam_id: int, actor: str, source: str, external_system: str | None = None) -> tuple[SteamUser, bool]:
