@@ -17,6 +17,7 @@ import subprocess
 import time
 import warnings
 from pathlib import Path
+from urllib.parse import quote
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,9 @@ def ensure_postgres() -> str:
         if "(1 row)" not in exists:
             server.psql(f"CREATE DATABASE {DATABASE_NAME};")
         socket_dir = server.get_postmaster_info().socket_dir
-        return f"postgresql://postgres@/{DATABASE_NAME}?host={socket_dir}"
+        # The socket directory as a percent-encoded host: Django's HOST then names it,
+        # like any server's host, for every client that reads settings_dict.
+        return f"postgresql://postgres@{quote(str(socket_dir), safe='')}/{DATABASE_NAME}"
 
 
 def stop_postgres() -> None:

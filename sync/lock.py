@@ -19,13 +19,11 @@ SYNC_LOCK_KEY = 0x417374726F53796E
 
 
 def _connect() -> psycopg.Connection:
-    # The same server and database as Django's connection (the test database in tests).
-    params = connection.settings_dict
-    return psycopg.connect(
-        dbname=params["NAME"], user=params.get("USER") or None, password=params.get("PASSWORD") or None,
-        host=params.get("HOST") or None, port=params.get("PORT") or None, autocommit=True,
-        application_name="astro-sync-lock",
-    )
+    # The same server, database and options as Django's connection (the test database in tests).
+    params = connection.get_connection_params()
+    for django_only in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(django_only, None)
+    return psycopg.connect(**params, autocommit=True, application_name="astro-sync-lock")
 
 
 @contextmanager

@@ -43,7 +43,8 @@ def _test_database_url() -> str:
     auth = quote(s["USER"] or "", safe="")
     if s.get("PASSWORD"):
         auth += ":" + quote(s["PASSWORD"], safe="")
-    host = s.get("HOST") or "127.0.0.1"
+    # A socket directory (the embedded server) travels percent-encoded, like astro.embedded does.
+    host = quote(s.get("HOST") or "127.0.0.1", safe="")
     port = s.get("PORT") or 5432
     return f"postgresql://{auth}@{host}:{port}/{s['NAME']}"
 
