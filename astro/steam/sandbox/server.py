@@ -90,6 +90,7 @@ class SandboxApp:
                 state.login_key.wait()  # outside the lock: key generation takes seconds
             except (TimeoutError, RuntimeError) as exc:
                 return json_response({"error": str(exc)}, 503)
+        started = time.perf_counter()
         with state.lock:
             latency = state.take_fault("latency", req.host, req.path, req.method)
         if latency:
@@ -103,10 +104,10 @@ class SandboxApp:
                 fault, resp = err, _server_error(req, err)
             else:
                 resp = steam.route(self, req)
-            self._log(req, resp, fault or latency)
+            self._log(req, resp, fault or latency, started)
         return resp
 
-    def _log(self, req: Request, resp: Response, fault: dict | None) -> None:
+    def _log(self, req: Request, resp: Response, fault: dict | None, started: float) -> None:
         state = self.state
         state.request_seq += 1
         params = {k: ("<redacted>" if k in _SECRET_PARAMS else v) for k, v in req.params().items()}
@@ -120,6 +121,8 @@ class SandboxApp:
             "status": resp.status,
             "fault": fault["kind"] if fault else None,
             "dropped": bool(resp.after and resp.after[0] == "drop"),
+            "ms": round((time.perf_counter() - started) * 1000, 2),  # the sandbox's own handling time
+            "bytes": len(resp.body),
         })
 
 
