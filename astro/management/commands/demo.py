@@ -42,7 +42,9 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, sandbox_port: int, **options):
         self.processes: list[tuple[str, subprocess.Popen]] = []
         self.stopping = False
-        signal.signal(signal.SIGTERM, lambda *_: self._raise_interrupt())
+        # Explicitly, for both: a shell that starts us in the background ignores SIGINT.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: self._raise_interrupt())
         try:
             self._run(port, sandbox_port)
         except KeyboardInterrupt:
@@ -200,7 +202,8 @@ class Command(BaseCommand):
         raise CommandError(f"{name} did not answer at {url} within {timeout:.0f} s.")
 
     def _raise_interrupt(self):
-        raise KeyboardInterrupt
+        if not self.stopping:
+            raise KeyboardInterrupt
 
     def _stop_all(self) -> None:
         if self.stopping:
