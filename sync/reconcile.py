@@ -90,7 +90,8 @@ SELECT j.app_id, j.context_id, j.asset_id, j.fingerprint, j.item_id, j.item_stat
             -- Equal already, but no digest was known: only the digest is recorded.
             ELSE 'fingerprint' END AS action,
        NULL::text AS recv_trade_id, NULL::bigint AS recv_partner, NULL::timestamptz AS recv_time,
-       NULL::bigint AS recv_other_asset_id, false AS recv_rollback, NULL::bigint AS relinked_from_asset_id
+       NULL::bigint AS recv_other_asset_id, false AS recv_rollback, NULL::bigint AS relinked_from_asset_id,
+       CASE WHEN j.item_id IS NULL THEN gen_random_uuid() END AS new_id
 FROM (
     SELECT s.*,
            CASE WHEN i.id IS NULL THEN ARRAY[]::text[] ELSE array_remove(ARRAY[
@@ -227,48 +228,49 @@ WITH partners AS (
 SELECT steam_id FROM up WHERE inserted
 """
 
+# New rows. Their ids were drawn when the plan was made, so the events and the
+# digests are written from the plan itself, in the same statement, rather than
+# joined back to the INSERT's output. No ON CONFLICT: only sync inserts items,
+# under the sync lock, so a duplicate would mean a bug, and it aborts the run.
 APPLY_ADD = f"""
-WITH ins AS (
-    INSERT INTO items (id, steam_asset_id, steam_class_id, steam_instance_id, steam_app_id, steam_context_id,
-        market_hash_name, item_name, item_type, item_rarity, steam_metadata, custom_metadata, status, tradable,
-        tradable_after, received_at, received_from_user_id, received_via, created_at, updated_at)
-    SELECT gen_random_uuid(), p.asset_id, d.class_id, d.instance_id, p.app_id, p.context_id, d.market_hash_name,
-           d.name, d.type, d.rarity, CASE WHEN p.extra IS NULL THEN d.meta ELSE d.meta || p.extra END,
-           '{{}}'::jsonb, 'available', p.tradable, p.tradable_after,
-           coalesce(p.recv_time, now()), p.recv_partner,
+WITH src AS (
+    SELECT p.new_id AS id, p.app_id, p.context_id, p.asset_id, p.fingerprint, p.recv_trade_id, p.recv_partner,
+           p.recv_time, p.tradable, p.tradable_after, d.class_id, d.instance_id, d.market_hash_name, d.name,
+           d.type, d.rarity, CASE WHEN p.extra IS NULL THEN d.meta ELSE d.meta || p.extra END AS steam_metadata,
            CASE WHEN %(first_import)s THEN 'initial_import'
                 WHEN p.recv_trade_id IS NULL THEN 'sync'
                 WHEN p.recv_rollback THEN 'restored'
-                ELSE 'trade' END,
-           now(), now()
+                ELSE 'trade' END AS received_via
     FROM sync_present p JOIN sync_desc d ON d.dkey = p.dkey WHERE p.action = 'add'
-    ON CONFLICT (steam_asset_id, steam_app_id) DO NOTHING
-    RETURNING id, steam_app_id, steam_context_id, steam_asset_id, item_name, market_hash_name, received_via,
-              received_from_user_id
-), added AS (
-    SELECT ins.*, p.recv_trade_id, p.fingerprint
-    FROM ins JOIN sync_present p ON p.app_id = ins.steam_app_id AND p.asset_id = ins.steam_asset_id
+), ins AS (
+    INSERT INTO items (id, steam_asset_id, steam_class_id, steam_instance_id, steam_app_id, steam_context_id,
+        market_hash_name, item_name, item_type, item_rarity, steam_metadata, custom_metadata, status, tradable,
+        tradable_after, received_at, received_from_user_id, received_via, created_at, updated_at)
+    SELECT id, asset_id, class_id, instance_id, app_id, context_id, market_hash_name, name, type, rarity,
+           steam_metadata, '{{}}'::jsonb, 'available', tradable, tradable_after, coalesce(recv_time, now()),
+           recv_partner, received_via, now(), now()
+    FROM src
+    RETURNING 1
 ), fp AS (
-    INSERT INTO sync_item_state (item_id, fingerprint) SELECT id, fingerprint FROM added
-    ON CONFLICT (item_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint
+    INSERT INTO sync_item_state (item_id, fingerprint) SELECT id, fingerprint FROM src
 ), ev AS (
     {_events_from('''SELECT 'item.added' AS event_type,
         CASE received_via
             WHEN 'sync' THEN format('Unexpected new item %%s (%%s/%%s/%%s): no trade explains it.',
-                                    item_name, steam_app_id, steam_context_id, steam_asset_id)
+                                    name, app_id, context_id, asset_id)
             WHEN 'initial_import' THEN format('%%s (%%s/%%s/%%s) imported into the pool.',
-                                    item_name, steam_app_id, steam_context_id, steam_asset_id)
+                                    name, app_id, context_id, asset_id)
             ELSE format('%%s (%%s/%%s/%%s) received from %%s and added to the pool.',
-                        item_name, steam_app_id, steam_context_id, steam_asset_id, received_from_user_id)
+                        name, app_id, context_id, asset_id, recv_partner)
         END AS description,
-        received_from_user_id AS user_id, id AS item_id,
-        jsonb_build_object('app_id', steam_app_id, 'context_id', steam_context_id,
-            'asset_id', steam_asset_id::text, 'market_hash_name', market_hash_name, 'received_via', received_via,
+        recv_partner AS user_id, id AS item_id,
+        jsonb_build_object('app_id', app_id, 'context_id', context_id,
+            'asset_id', asset_id::text, 'market_hash_name', market_hash_name, 'received_via', received_via,
             'trade_id', recv_trade_id, 'sync_log_id', %(sync_log_id)s::text) AS data,
         CASE WHEN received_via = 'sync' THEN 'warning' END AS severity
-        FROM added''')}
+        FROM src''')}
 )
-SELECT count(*), count(*) FILTER (WHERE received_via = 'sync') FROM ins
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM src WHERE received_via = 'sync')
 """
 
 APPLY_PRESENT = f"""
@@ -429,6 +431,8 @@ def _raw(cursor):
 
 
 def _create_stage(cursor, *, scope: list[tuple[int, int]], trades: list[TradeEvidence]) -> None:
+    # Hash joins over 100,000 staged assets spill to disk at the default 4MB.
+    cursor.execute("SET LOCAL work_mem = '64MB'")
     cursor.execute(STAGE_TABLES)
     raw = _raw(cursor)
     with raw.copy("COPY sync_scope (app_id, context_id) FROM STDIN") as copy:
