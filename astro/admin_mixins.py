@@ -12,7 +12,7 @@ and writes the audit event; the admin only asks and reports.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from django import forms
@@ -141,7 +141,9 @@ class Operation:
     needs_reason: bool = True
     on_list: bool = True  # offered as a list action on selected rows
     renders: Callable[..., Any] | None = None  # optional: build a response from results (e.g. a key shown once)
-    extra: dict = field(default_factory=dict)
+    # Optional: called once per confirmed run; its dict is passed to every `run` call
+    # of that run as keyword arguments (e.g. one Steam inventory read shared by all rows).
+    prepare: Callable[[], dict] | None = None
 
 
 class OperationsAdminMixin:
@@ -235,9 +237,10 @@ class OperationsAdminMixin:
     def _perform(self, request, operation, objects, reason, *, single):
         actor = request.user.get_username()
         done, refused, results = [], [], []
+        shared = operation.prepare() if operation.prepare is not None else {}
         for obj in objects:
             try:
-                result = operation.run(obj, actor=actor, reason=reason)
+                result = operation.run(obj, actor=actor, reason=reason, **shared)
             except REFUSALS as exc:
                 refused.append((obj, getattr(exc, "message", None) or str(exc)))
             else:
