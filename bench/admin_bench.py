@@ -7,7 +7,9 @@ migrated, filled with SQL `generate_series` in about a minute), then renders eac
 page in-process through Django's test client as a logged-in superuser and
 reports server time (request in, response out: URL routing, middleware, queries,
 template rendering; no network, no browser) as median and p95 over `--runs`
-requests after one warm-up, with the number of SQL queries per page.
+requests after one warm-up, with the number of SQL queries per page and the
+median time PostgreSQL took for them ("db ms"). Then it measures the pages the
+partial event indexes of audit/0003 serve, with and without them, in the same run.
 
 The data is shaped like a busy pool: items across CS2 and TF2 in every status
 (a few hundred missing / unexpected), 5,000 users, 20,000 assignments with
@@ -163,7 +165,7 @@ PAGES = [
 ]
 
 
-def _measure(runs: int) -> list[tuple[str, float, float, int, int]]:
+def _measure(runs: int, pages=None) -> list[tuple[str, float, float, int, int]]:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
@@ -177,23 +179,50 @@ def _measure(runs: int) -> list[tuple[str, float, float, int, int]]:
     client.force_login(user)
     item = Item.objects.filter(status="delivered", assignment_items__isnull=False).first()
     results = []
-    for label, url, params in PAGES:
+    for label, url, params in pages or PAGES:
         if url == "ITEM":
             url = f"/admin/items/item/{item.pk}/change/"
         params = {k: (str(item.pk) if v == "ITEM_ID" else v) for k, v in params.items()}
         response = client.get(url, params)  # warm-up (and the status check)
         assert response.status_code == 200, (label, response.status_code)
-        timings = []
+        timings, database = [], []
         for _ in range(runs):
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()
                 response = client.get(url, params)
                 response.content  # noqa: B018 - rendered
                 timings.append((time.perf_counter() - started) * 1000)
+            database.append(sum(float(q["time"]) for q in queries.captured_queries) * 1000)
         timings.sort()
         p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
-        results.append((label, statistics.median(timings), p95, len(queries), response.status_code))
+        results.append((label, statistics.median(timings), p95, len(queries), statistics.median(database)))
     return results
+
+
+EVENT_INDEX_PAGES = [page for page in PAGES if page[0] in (
+    "events: severity = error", "events: search an operator", "events: first page")]
+
+
+def _compare_event_indexes(runs: int) -> None:
+    """The same pages without audit/0003's partial indexes: dropped inside a transaction
+    that the measurement runs in and then rolls back (PostgreSQL DDL is transactional)."""
+    from django.db import connection, transaction
+
+    import importlib
+
+    names = importlib.import_module("audit.migrations.0003_event_filter_indexes").INDEXES
+    with_indexes = {label: (median, p95) for label, median, p95, _, _ in _measure(runs, EVENT_INDEX_PAGES)}
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for name in names:
+                cursor.execute(f"DROP INDEX {name}")
+        without = {label: (median, p95) for label, median, p95, _, _ in _measure(runs, EVENT_INDEX_PAGES)}
+        transaction.set_rollback(True)
+    print("\naudit/0003 partial indexes, same run (median / p95 ms):")
+    print(f"{'page':42} {'with':>14} {'without':>14} {'ratio':>7}")
+    for label, _, _ in EVENT_INDEX_PAGES:
+        (m1, p1), (m2, p2) = with_indexes[label], without[label]
+        print(f"{label:42} {m1:6.1f} / {p1:5.1f} {m2:6.1f} / {p2:5.1f} {m2 / m1:6.1f}x")
 
 
 def main() -> None:
@@ -226,9 +255,10 @@ def main() -> None:
     print("rows: items {:,}, events {:,}, assignments {:,}, assignment items {:,}".format(*counts))
     warnings.filterwarnings("ignore", message="No directory at")  # whitenoise: no collectstatic here
     print(f"server time per page over {args.runs} requests (after one warm-up)\n")
-    print(f"{'page':42} {'median ms':>10} {'p95 ms':>8} {'queries':>8}")
-    for label, median, p95, queries, _ in _measure(args.runs):
-        print(f"{label:42} {median:10.1f} {p95:8.1f} {queries:8d}")
+    print(f"{'page':42} {'median ms':>10} {'p95 ms':>8} {'queries':>8} {'db ms':>7}")
+    for label, median, p95, queries, database in _measure(args.runs):
+        print(f"{label:42} {median:10.1f} {p95:8.1f} {queries:8d} {database:7.1f}")
+    _compare_event_indexes(args.runs)
     connection.close()
     if not args.keep and not args.reuse:
         _create_database(args.database)  # leave an empty database behind, not 2 GB
