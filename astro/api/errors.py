@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, OperationalError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -128,6 +129,7 @@ def api_exception_handler(exc, context):
     return Response(error_body("internal_error", "Internal error; it has been logged.", {}), status=500)
 
 
+@csrf_exempt  # a POST to a wrong URL is a 404, not a CSRF failure page
 def api_not_found(request, *args, **kwargs):
     """Catch-all for unknown /api/ URLs: JSON, not Django's HTML 404."""
     return JsonResponse(error_body("not_found", f"No API endpoint at {request.path}."), status=404)

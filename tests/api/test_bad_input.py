@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from assignments.models import Assignment
 from items.models import Item
-from tests.api.conftest import USER, assert_error, assignment_body
+from tests.api.conftest import USER, RecordingClient, assert_error, assignment_body
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +136,10 @@ def test_bad_ids_in_the_path_are_400(api, path):
 
 def test_unknown_api_urls_and_methods_answer_json(api, anon):
     assert_error(anon.get("/api/nope"), 404, "not_found")
+    strict = RecordingClient(enforce_csrf_checks=True)  # as a real client: no CSRF cookie or token
+    assert_error(strict.post("/api/nope", {}, format="json"), 404, "not_found")
+    strict.credentials(HTTP_AUTHORIZATION=api._credentials["HTTP_AUTHORIZATION"])
+    assert strict.post("/api/sync/runs").status_code == 202
     assert_error(api.get("/api/assignments/"), 404, "not_found")
     assert_error(api.delete("/api/assignments"), 405, "method_not_allowed")
     assert_error(api.patch(f"/api/users/{USER}", {}, format="json"), 405, "method_not_allowed")
