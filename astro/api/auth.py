@@ -104,7 +104,9 @@ class HasScope(BasePermission):
         if needed is None:
             return True
         if needed not in client.scopes:
-            raise InsufficientScope(f"This operation needs the scope {needed}.")
+            refused = InsufficientScope(f"This operation needs the scope {needed}.")
+            refused.error_details = {"requiredScope": needed}
+            raise refused
         return True
 
 

@@ -13,7 +13,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import DatabaseError, OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from redis.exceptions import RedisError
@@ -121,8 +121,8 @@ def api_exception_handler(exc, context):
         log.error("Redis unavailable during an API request: %s", type(exc).__name__)
         return Response(error_body("service_unavailable", "A dependency (Redis) is unavailable; retry later.", {}),
                         status=503, headers={"Retry-After": "5"})
-    if isinstance(exc, DatabaseError):
-        log.exception("database error in API request")
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        log.exception("database unavailable during an API request")
         return Response(error_body("service_unavailable", "The database is unavailable; retry later.", {}),
                         status=503, headers={"Retry-After": "5"})
     log.exception("unhandled error in API request")

@@ -93,7 +93,7 @@ def test_each_operation_needs_its_scope(make_client, make_system, method, path, 
                       if s != scope]
     client = make_client(make_system(scopes=everything_but))
     error = assert_error(getattr(client, method)(path, {}, format="json"), 403, "insufficient_scope")
-    assert scope in error["message"]
+    assert scope in error["message"] and error["details"] == {"requiredScope": scope}
 
 
 def test_a_key_can_be_narrower_than_its_system(make_client, make_system):
