@@ -235,8 +235,7 @@ SELECT steam_id FROM up WHERE inserted
 APPLY_ADD = f"""
 WITH src AS (
     SELECT p.new_id AS id, p.app_id, p.context_id, p.asset_id, p.fingerprint, p.recv_trade_id, p.recv_partner,
-           p.recv_time, p.tradable, p.tradable_after, d.class_id, d.instance_id, d.market_hash_name, d.name,
-           d.type, d.rarity, CASE WHEN p.extra IS NULL THEN d.meta ELSE d.meta || p.extra END AS steam_metadata,
+           p.recv_time, p.tradable, p.tradable_after, p.dkey, p.extra, d.market_hash_name, d.name,
            CASE WHEN %(first_import)s THEN 'initial_import'
                 WHEN p.recv_trade_id IS NULL THEN 'sync'
                 WHEN p.recv_rollback THEN 'restored'
@@ -246,10 +245,12 @@ WITH src AS (
     INSERT INTO items (id, steam_asset_id, steam_class_id, steam_instance_id, steam_app_id, steam_context_id,
         market_hash_name, item_name, item_type, item_rarity, steam_metadata, custom_metadata, status, tradable,
         tradable_after, received_at, received_from_user_id, received_via, created_at, updated_at)
-    SELECT id, asset_id, class_id, instance_id, app_id, context_id, market_hash_name, name, type, rarity,
-           steam_metadata, '{{}}'::jsonb, 'available', tradable, tradable_after, coalesce(recv_time, now()),
-           recv_partner, received_via, now(), now()
-    FROM src
+    -- The description's jsonb is joined here, not carried in src: src is read
+    -- three times and would otherwise hold 100,000 copies of it.
+    SELECT s.id, s.asset_id, d.class_id, d.instance_id, s.app_id, s.context_id, d.market_hash_name, d.name, d.type,
+           d.rarity, CASE WHEN s.extra IS NULL THEN d.meta ELSE d.meta || s.extra END, '{{}}'::jsonb, 'available',
+           s.tradable, s.tradable_after, coalesce(s.recv_time, now()), s.recv_partner, s.received_via, now(), now()
+    FROM src s JOIN sync_desc d ON d.dkey = s.dkey
     RETURNING 1
 ), fp AS (
     INSERT INTO sync_item_state (item_id, fingerprint) SELECT id, fingerprint FROM src
