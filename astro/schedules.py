@@ -60,6 +60,12 @@ SCHEDULES: list[Schedule] = [
         every_seconds=lambda: 60,
         description="Queues deliveries that are due, waiting for a retry, or stuck after a worker stopped.",
     ),
+    Schedule(
+        name="Idempotency keys",
+        task="astro.purge_idempotency_records",
+        every_seconds=lambda: 3600,
+        description="Deletes Idempotency-Key records older than IDEMPOTENCY_KEY_TTL_HOURS.",
+    ),
 ]
 
 

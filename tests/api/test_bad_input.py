@@ -14,7 +14,7 @@ from tests.api.conftest import USER, RecordingClient, assert_error, assignment_b
 
 pytestmark = pytest.mark.django_db
 
-FUZZ = hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = hsettings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def post_raw(client, raw: bytes, content_type="application/json", path="/api/assignments", **extra):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from assignments.models import Assignment
 from astro.api.idempotency import STALE_AFTER, idempotency_purge_expired, request_fingerprint
 from astro.models import IdempotencyRecord
+from astro.tasks import purge_idempotency_records_task
 from audit.models import SystemEvent
 from tests.api.concurrency import run_at_once
 from tests.api.conftest import RecordingClient, assert_error, assignment_body
@@ -176,3 +177,6 @@ def test_expired_keys_run_again_and_are_purged(api, make_items, settings):
     IdempotencyRecord.objects.filter(key="k-old").update(created_at=old)
     assert idempotency_purge_expired() == 1
     assert not IdempotencyRecord.objects.filter(key="k-old").exists()
+    IdempotencyRecord.objects.create(system=api.system, key="k-older", fingerprint="0" * 64, created_at=old)
+    purge_idempotency_records_task.apply()  # the hourly beat task (astro/schedules.py)
+    assert not IdempotencyRecord.objects.filter(key="k-older").exists()
