@@ -13,7 +13,6 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from astro.models import ALL_SCOPES
