@@ -26,6 +26,10 @@ class DuplicateKey(ValueError):
     pass
 
 
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _reject_duplicate_keys(pairs):
     # {"userId": 1, "userId": 2} is ambiguous; with money at stake we refuse to guess.
     obj = {}
@@ -51,7 +55,7 @@ class StrictJSONParser(JSONParser):
             raise PayloadTooLarge(f"The request body exceeds {limit} bytes.")
         try:
             text = raw.decode("utf-8")
-            return json.loads(text, parse_constant=json.strict_constant, object_pairs_hook=_reject_duplicate_keys)
+            return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_reject_duplicate_keys)
         except (ValueError, RecursionError) as exc:
             reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
             raise exceptions.ParseError(f"Malformed JSON: {reason}.") from None
