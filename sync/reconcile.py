@@ -69,16 +69,23 @@ CREATE TEMP TABLE sync_event_spec (event_type text PRIMARY KEY, category text NO
     ON COMMIT DROP;
 """
 
-# What Steam has, against the database. First the cheap pass on digests alone
-# (an unchanged asset costs one hash-join probe), then the columns, only for the
-# candidates. Rows already equal are not kept: an unchanged re-sync plans nothing.
+# One pass over the staged assets and `items` (a FULL JOIN on app and asset id)
+# finds both sides of the diff, on digests alone: an unchanged asset costs one
+# hash probe. Kept: what Steam has that is new, back, or whose digest differs
+# ('present'), and what the pool holds in the synced contexts that Steam does not
+# have ('vanished'). Then the columns, only for the present candidates. Rows
+# already equal are not kept: an unchanged re-sync plans nothing.
 PLAN_PRESENT = f"""
 CREATE TEMP TABLE sync_candidate ON COMMIT DROP AS
-SELECT a.*, i.id AS item_id, i.status AS item_status
+SELECT CASE WHEN a.asset_id IS NULL THEN 'vanished' ELSE 'present' END AS side, a.*,
+       i.id AS item_id, i.status AS item_status
 FROM sync_asset a
-LEFT JOIN items i ON i.steam_app_id = a.app_id AND i.steam_asset_id = a.asset_id
+FULL JOIN items i ON i.steam_app_id = a.app_id AND i.steam_asset_id = a.asset_id
 LEFT JOIN sync_item_state f ON f.item_id = i.id
-WHERE i.id IS NULL OR i.status NOT IN ({_IN_POOL}) OR f.fingerprint IS DISTINCT FROM a.fingerprint;
+WHERE (a.asset_id IS NOT NULL
+       AND (i.id IS NULL OR i.status NOT IN ({_IN_POOL}) OR f.fingerprint IS DISTINCT FROM a.fingerprint))
+   OR (a.asset_id IS NULL AND i.status IN ({_IN_POOL})
+       AND EXISTS (SELECT 1 FROM sync_scope sc WHERE sc.app_id = i.steam_app_id AND sc.context_id = i.steam_context_id));
 
 CREATE TEMP TABLE sync_present ON COMMIT DROP AS
 SELECT j.app_id, j.context_id, j.asset_id, j.fingerprint, j.item_id, j.item_status, j.dkey, j.extra,
@@ -115,6 +122,7 @@ FROM (
                CASE WHEN c.item_id IS NULL THEN NULL WHEN c.extra IS NULL THEN d.meta ELSE d.meta || c.extra END
                    AS steam_metadata
         FROM sync_candidate c JOIN sync_desc d ON d.dkey = c.dkey
+        WHERE c.side = 'present'
     ) s
     LEFT JOIN items i ON i.id = s.item_id
 ) j;
@@ -159,13 +167,12 @@ SELECT i.id AS item_id, i.status AS item_status, i.steam_app_id AS app_id, i.ste
             -- Given in a trade Astro did not send (someone traded from the bot by hand).
             WHEN g.trade_id IS NOT NULL THEN 'removed'
             ELSE 'missing' END AS action
-FROM items i
-JOIN sync_scope sc ON sc.app_id = i.steam_app_id AND sc.context_id = i.steam_context_id
+FROM sync_candidate c
+JOIN items i ON i.id = c.item_id
 LEFT JOIN (SELECT DISTINCT ON (app_id, asset_id) * FROM sync_trade WHERE direction = 'given'
            ORDER BY app_id, asset_id, time_init DESC NULLS LAST) g
        ON g.app_id = i.steam_app_id AND g.asset_id = i.steam_asset_id
-WHERE i.status IN ({_IN_POOL})
-  AND NOT EXISTS (SELECT 1 FROM sync_asset a WHERE a.app_id = i.steam_app_id AND a.asset_id = i.steam_asset_id)
+WHERE c.side = 'vanished'
   AND NOT EXISTS (SELECT 1 FROM sync_present p WHERE p.action = 'relink' AND p.item_id = i.id);
 """
 
@@ -180,10 +187,13 @@ SELECT
   (SELECT count(*) FROM sync_vanished WHERE action = 'delivered'),
   (SELECT count(*) FROM sync_vanished WHERE action = 'removed'),
   (SELECT count(*) FROM sync_vanished WHERE action = 'missing'),
-  (SELECT count(*) FROM sync_vanished WHERE action = 'protected'),
-  (SELECT count(*) FROM items i JOIN sync_scope sc ON sc.app_id = i.steam_app_id AND sc.context_id = i.steam_context_id
-    WHERE i.status IN (%s))
-""" % _IN_POOL
+  (SELECT count(*) FROM sync_vanished WHERE action = 'protected')
+"""
+
+POOL_IN_SCOPE = f"""
+SELECT count(*) FROM items i JOIN sync_scope sc ON sc.app_id = i.steam_app_id AND sc.context_id = i.steam_context_id
+WHERE i.status IN ({_IN_POOL})
+"""
 
 # The diff as a string an operator approved: re-computed on apply, it must match.
 PLAN_DIGEST = """
@@ -393,7 +403,7 @@ FROM sync_held_asset WHERE sync_log_id = %(sync_log_id)s;
 class Plan:
     first_import: bool
     counts: dict[str, int]
-    db_in_scope: int
+    db_in_scope: int | None  # pool items in the synced contexts; counted only when something is missing
     digest: str | None  # plan_digest(), computed where a held run needs it
     vanished_by_context: dict[str, int] = field(default_factory=dict)
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -503,14 +513,20 @@ def compute_plan(cursor, *, first_import: bool) -> Plan:
         "add", "add_unexplained", "restore", "relink", "update", "present_delivered",
         "delivered", "removed", "missing", "protected",
     )
-    counts = dict(zip(names, row[:-1]))
+    counts = dict(zip(names, row))
+    # The pool's size only matters against unexplained removals (the percentage
+    # limit); counting it is a scan of `items`, so only then.
+    db_in_scope = None
+    if counts["missing"]:
+        cursor.execute(POOL_IN_SCOPE)
+        db_in_scope = cursor.fetchone()[0]
     cursor.execute(
         "SELECT app_id, context_id, count(*) FROM sync_vanished WHERE action IN ('missing', 'protected') "
         "GROUP BY 1, 2"
     )
     vanished_by_context = {f"{app}/{context}": count for app, context, count in cursor.fetchall()}
     return Plan(
-        first_import=first_import, counts=counts, db_in_scope=row[-1], digest=None,
+        first_import=first_import, counts=counts, db_in_scope=db_in_scope, digest=None,
         vanished_by_context=vanished_by_context, samples=_samples(cursor),
     )
 
