@@ -4,10 +4,12 @@ Everything here runs inside the caller's transaction on Django's connection:
 
 1. `stage()` COPYs the snapshot into temp tables (descriptions once, assets by
    reference, trade evidence, the configured app/context scope).
-2. `compute_plan()` diffs by (app, asset id) in two statements — what Steam has
+2. `compute_plan()` diffs by (app, asset id): one FULL JOIN pass on per-item
+   digests finds the candidates on both sides, then what Steam has
    (`sync_present`: add / restore / relink / update / present-but-delivered) and
    what it no longer has (`sync_vanished`: delivered / removed / missing /
-   protected) — and returns counts, samples and a digest of the whole diff.
+   protected) are classified; it returns counts and samples (`plan_digest()`
+   adds a digest of the whole diff where a held run needs one).
 3. `apply_plan()` writes only the rows in the plan, each UPDATE re-checking the
    status the plan saw (a compare-and-set: a delivery that moved an item since
    wins, and the item waits for the next sync), and inserts one system event per
