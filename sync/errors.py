@@ -2,43 +2,40 @@
 
 from __future__ import annotations
 
+from astro.errors import DomainError
 
-class SyncError(Exception):
+
+class SyncError(DomainError):
     code = "sync_error"
-    http_status = 400
-
-    def __init__(self, message: str, *, details: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
+    status = 400
 
 
 class SyncBusy(SyncError):
     """Another sync (or a held-run apply) holds the sync lock right now."""
 
     code = "sync_running"
-    http_status = 409
+    status = 409
 
 
 class SyncRunNotFound(SyncError):
     code = "not_found"
-    http_status = 404
+    status = 404
 
 
 class SyncNotHeld(SyncError):
     """Only an unresolved held run can be applied or discarded."""
 
     code = "sync_not_held"
-    http_status = 409
+    status = 409
 
 
 class SyncHeldStale(SyncError):
     """The database moved since the run was held: its diff no longer applies as reviewed."""
 
     code = "sync_held_stale"
-    http_status = 409
+    status = 409
 
 
 class SyncInvalidInput(SyncError):
     code = "invalid_input"
-    http_status = 400
+    status = 400

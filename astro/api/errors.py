@@ -73,10 +73,6 @@ def api_exception_handler(exc, context):
             error_body("steam_unavailable", "Steam did not answer; nothing changed. Retry later.", {"steamCode": exc.code}),
             status=503, headers={"Retry-After": "30"},
         )
-    if isinstance(getattr(exc, "code", None), str) and isinstance(getattr(exc, "http_status", None), int):
-        # Another app's domain error family (sync.errors): same contract, own base class.
-        message = getattr(exc, "message", None) or str(exc)
-        return Response(error_body(exc.code, message, getattr(exc, "details", None)), status=exc.http_status)
     if isinstance(exc, RequestDataTooBig):
         # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE (DRF reads request.body).
         return Response(error_body("payload_too_large", "The request body is too large.", {}), status=413)
