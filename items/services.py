@@ -97,13 +97,7 @@ def user_set_trade_url(
 
 
 def _resume_deliveries(steam_id: int) -> None:
-    # assignments depends on items, not the reverse: look the hook up at run time.
-    try:
-        from assignments import delivery
-    except ModuleNotFoundError as exc:  # the delivery engine is not installed in this build
-        if exc.name != "assignments.delivery":
-            raise
-        return
-    resume = getattr(delivery, "delivery_resume_for_user", None)
-    if resume is not None:
-        resume(steam_id=steam_id)
+    # assignments depends on items, not the reverse: import at call time.
+    from assignments.delivery import delivery_resume_for_user
+
+    delivery_resume_for_user(steam_id=steam_id)
