@@ -514,6 +514,11 @@ def _send(claim: _Claim, *, actor: str, source: str) -> DeliveryRun:
                                    actor=actor, source=source)
     if existing is not None:
         return _record_offer(claim, existing.offer_id, existing, adopted=True, actor=actor, source=source)
+    if not _renew_lease(claim):
+        # The look took so long that our lease ran out and another attempt (the
+        # sweeper's, a cancel) took over: it owns the send now. Sending too would
+        # put a second live offer for the same items on Steam.
+        return DeliveryRun(str(claim.assignment_id), "claim_lost")
     try:
         sent = gateway.send_offer(
             trade_url=claim.trade_url, assets=claim.assets, message=f"Astro delivery {claim.tag}"
@@ -548,6 +553,18 @@ def _send(claim: _Claim, *, actor: str, source: str) -> DeliveryRun:
         return _send_rejected(claim, exc, actor=actor, source=source)
     return _record_offer(claim, sent.offer_id, None, adopted=False, needs_confirmation=sent.needs_confirmation,
                          actor=actor, source=source)
+
+
+def _renew_lease(claim: _Claim) -> bool:
+    """Check we still hold the claim and restart its lease, right before the send.
+
+    One fenced UPDATE (autocommit, no lock kept): between the claim and the send
+    the look may have taken long (paging, retries, a login), and a takeover is
+    decided from `last_delivery_attempt_at`. Renewing it here means a takeover
+    can only happen while this worker is inside the send itself, which the
+    gateway bounds with STEAM_HTTP_TIMEOUT_SECONDS, far below the lease."""
+    now = timezone.now()
+    return Assignment.objects.filter(_still_ours(claim)).update(last_delivery_attempt_at=now, updated_at=now) == 1
 
 
 def _needs_trade_protection_ack(exc: SteamPermanentError) -> bool:

@@ -1,0 +1,76 @@
+"""Money-safety review: races and Steam answers the delivery engine must survive.
+
+Each test reproduces one concrete interleaving against real PostgreSQL and the
+Steam sandbox over HTTP; threads are real threads with their own connections.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from assignments import delivery
+from assignments.delivery import delivery_run
+from assignments.models import AttemptOutcome
+from tests.assignments.delivery_support import assign, attempts, our_offers, reload, steam_user, stock, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def in_thread(fn):
+    """Run fn in a real thread with its own database connection; join() returns its result."""
+    box: dict = {}
+
+    def run():
+        try:
+            box["result"] = fn()
+        except Exception as exc:  # re-raised in the test's thread
+            box["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+
+    def join():
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "the worker thread did not finish"
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
+
+    return join
+
+
+def test_takeover_of_a_slow_but_alive_sender_never_sends_a_second_offer(sandbox, settings):
+    """The sweeper's copy takes over an attempt whose worker is slow, not dead.
+
+    Worker A claims attempt 1 and is held up in its look for an earlier offer (a
+    slow GetTradeOffers) past the lease; worker B takes over as attempt 2 and
+    sends. When A's look finally answers it must notice it lost the claim and not
+    send: a second live offer for the same items is exactly what must never exist.
+    """
+    settings.DELIVERY_STUCK_AFTER_SECONDS = 1
+    remote, user = steam_user(sandbox, "ignore")
+    assignment = assign(user, stock(sandbox, 2))
+    delivery._gateway().ensure_session()
+    sandbox.set_fault(kind="latency", ms=3000, pathPrefix="/IEconService/GetTradeOffers/", method="GET", count=1)
+
+    worker_a = in_thread(lambda: delivery_run(assignment_id=assignment.id))
+    wait_for(lambda: attempts(assignment) and not sandbox.faults(), what="worker A inside its look")
+    # B's send is slow too, so that A's look answers while B is inside its send.
+    sandbox.set_fault(kind="latency", ms=3000, pathPrefix="/tradeoffer/new/send", method="POST", count=1)
+    run_b = wait_for(lambda: (r := delivery_run(assignment_id=assignment.id)).outcome != "not_due" and r,
+                     what="worker B to take over")
+    run_a = worker_a()
+
+    assert run_b.outcome == "sent"
+    assert run_a.outcome == "claim_lost"
+    offers = our_offers(sandbox, remote)
+    assert [o["id"] for o in offers] == [run_b.offer_id], "a second offer was sent for the same items"
+    assert reload(assignment).delivery_trade_offer_id == run_b.offer_id
+    assert [(a.number, a.outcome, a.trade_offer_id) for a in attempts(assignment)] == [
+        (1, AttemptOutcome.SUPERSEDED, None), (2, AttemptOutcome.OFFER_ACTIVE, run_b.offer_id),
+    ]
