@@ -1218,7 +1218,7 @@ def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str | Non
                 raise DeliveryRefused("The offer was accepted into escrow; Steam holds the items.",
                                       code="offer_in_escrow")
             _cancel_and_settle(assignment, offer_id, CANCEL_ASSIGNMENT, actor=actor, source=source)
-            return _load(assignment.id)
+            return _cancel_if_retrying(assignment.id, actor=actor, source=source, reason=reason)
         if not _hold_unsent(assignment, now=now):
             raise DeliveryRefused("A trade offer is being sent right now; try again in a few seconds.",
                                   code="delivery_in_progress")
@@ -1247,7 +1247,7 @@ def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str | Non
                 _cancel_and_settle(_load(assignment.id), stray.offer_id, CANCEL_ASSIGNMENT, actor=actor, source=source)
             else:
                 apply_offer_state(assignment_id=assignment.id, offer=stray, actor=actor, source=source)
-            return _load(assignment.id)
+            return _cancel_if_retrying(assignment.id, actor=actor, source=source, reason=reason)
         with transaction.atomic():
             locked = _lock(assignment.id)
             if locked.status != AssignmentStatus.PROCESSING or locked.status_reason != CANCELLING:
@@ -1259,6 +1259,18 @@ def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str | Non
         raise DeliverySteamUnavailable(
             f"Steam did not confirm the cancel ({exc}); the assignment is unchanged for now. Try again."
         ) from exc
+
+
+def _cancel_if_retrying(assignment_id, *, actor: str, source: str, reason: str) -> Assignment:
+    """After the offer was settled: if it had ended undelivered on its own (countered,
+    expired, cancelled elsewhere, before any poll saw it), settling it scheduled a
+    retry. The cancel still applies then: no live offer exists, and going on with
+    the retry would send the items the caller asked us not to send."""
+    with transaction.atomic():
+        locked = _lock(assignment_id)
+        if locked is not None and locked.status == AssignmentStatus.PENDING:
+            _cancelled(locked, None, now=timezone.now(), actor=actor, source=source, reason=reason)
+    return _load(assignment_id)
 
 
 def _release_hold(assignment: Assignment) -> None:

@@ -74,3 +74,28 @@ def test_takeover_of_a_slow_but_alive_sender_never_sends_a_second_offer(sandbox,
     assert [(a.number, a.outcome, a.trade_offer_id) for a in attempts(assignment)] == [
         (1, AttemptOutcome.SUPERSEDED, None), (2, AttemptOutcome.OFFER_ACTIVE, run_b.offer_id),
     ]
+
+
+@pytest.mark.parametrize("action", ["counter", "expire"])
+def test_cancel_of_an_offer_that_already_ended_unpolled_cancels_instead_of_resending(sandbox, action):
+    """The user countered (or the offer expired) a moment before the external system
+    cancels, and no poll has seen it yet. The cancel must still cancel: ending up
+    `pending` with a retry scheduled would send the items after all."""
+    from assignments.services import assignment_cancel
+    from tests.assignments.delivery_support import event_types, item_statuses
+
+    remote, user = steam_user(sandbox, "ignore")
+    items = stock(sandbox)
+    assignment = assign(user, items)
+    offer_id = delivery_run(assignment_id=assignment.id).offer_id
+    sandbox.act_on_offer(offer_id, action)
+
+    result = assignment_cancel(assignment_id=assignment.id, actor="test_system", source="api", reason="void")
+
+    assert result.status == "cancelled"
+    after = reload(assignment)
+    assert (after.status, after.next_attempt_at) == ("cancelled", None)
+    assert item_statuses(items) == {"available"}
+    assert "assignment.cancelled" in event_types(assignment)
+    assert delivery_run(assignment_id=assignment.id).outcome == "not_due"
+    assert [o["id"] for o in our_offers(sandbox, remote) if o["isOurOffer"]] == [offer_id]
