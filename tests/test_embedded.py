@@ -1,8 +1,10 @@
 """The embedded PostgreSQL and Redis start, keep their data across a restart, and are reused."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,8 +42,18 @@ def _run(data_dir, action):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_embedded_services_start_keep_data_and_are_reused(tmp_path):
-    data_dir = tmp_path / "astro-data"
+def test_embedded_services_start_keep_data_and_are_reused():
+    # A short private path of our own: PostgreSQL's socket lives in it (sockets have a
+    # ~107-byte path limit), and pytest's shared basetemp can be pruned by other runs.
+    data_dir = Path(tempfile.mkdtemp(prefix="astro-embedded-"))
+    try:
+        _check_start_keep_reuse(data_dir)
+    finally:
+        _run(data_dir, "stop")
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _check_start_keep_reuse(data_dir):
     first = _run(data_dir, "write")
     assert first["started"] == ["postgres", "redis"]
     assert (data_dir / "postgres" / "PG_VERSION").exists()
