@@ -24,6 +24,7 @@ from assignments.models import (
     OPEN_ATTEMPT_OUTCOMES,
     Assignment,
     AssignmentItem,
+    AssignmentStatus,
     DeliveryAttempt,
 )
 from astro.errors import Conflict, InvalidInput, NotFound
@@ -146,8 +147,8 @@ def item_release_from_assignment(
     item becomes `missing`, unbound, for an operator to confirm removed or restore
     (and if Steam does show it after all, the next sync puts it back in the pool).
 
-    Refused when an offer for the assignment may be live on Steam (an open
-    delivery attempt: check or cancel it first), and for the assignment's last
+    Refused when an offer for the assignment may be live on Steam (the
+    assignment is processing: check or cancel it first), and for the assignment's last
     item (cancel the assignment instead: an assignment with nothing to deliver
     is not a delivery).
     """
@@ -171,7 +172,12 @@ def item_release_from_assignment(
                 f"Assignment {assignment.id} is {assignment.status}; there is nothing to release from.",
                 details={"assignmentId": str(assignment.id)}, code="assignment_not_active",
             )
-        if DeliveryAttempt.objects.filter(assignment_id=assignment.id, outcome__in=OPEN_ATTEMPT_OUTCOMES).exists():
+        # `processing` without an open attempt still means an offer may be live: a
+        # send that timed out after Steam created it (send_outcome_unknown), or a
+        # worker that died mid-send; the next attempt adopts that offer, item and all.
+        if assignment.status == AssignmentStatus.PROCESSING or DeliveryAttempt.objects.filter(
+            assignment_id=assignment.id, outcome__in=OPEN_ATTEMPT_OUTCOMES
+        ).exists():
             raise OverrideRefused(
                 f"An offer for assignment {assignment.id} may be live on Steam; check or cancel it first.",
                 details={"assignmentId": str(assignment.id)}, code="delivery_in_flight",

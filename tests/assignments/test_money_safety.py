@@ -99,3 +99,25 @@ def test_cancel_of_an_offer_that_already_ended_unpolled_cancels_instead_of_resen
     assert "assignment.cancelled" in event_types(assignment)
     assert delivery_run(assignment_id=assignment.id).outcome == "not_due"
     assert [o["id"] for o in our_offers(sandbox, remote) if o["isOurOffer"]] == [offer_id]
+
+
+def test_release_refuses_while_an_ambiguous_send_may_have_made_an_offer(sandbox, settings):
+    """An item cannot be taken out of an assignment whose last send may have created
+    an offer with it: the next attempt adopts that offer, and the released item,
+    back in the pool for someone else, would leave with it."""
+    from items.overrides import OverrideRefused, item_release_from_assignment
+    from tests.assignments.delivery_support import item_statuses
+
+    settings.STEAM_HTTP_TIMEOUT_SECONDS = 2
+    remote, user = steam_user(sandbox, "ignore")
+    items = stock(sandbox, 2)
+    assignment = assign(user, items)
+    sandbox.set_fault(kind="latency", ms=3000, pathPrefix="/tradeoffer/new/send", count=1)
+    assert delivery_run(assignment_id=assignment.id).outcome == "send_outcome_unknown"
+
+    with pytest.raises(OverrideRefused) as refused:
+        item_release_from_assignment(item_id=items[0].id, actor="olga", reason="Steam no longer shows it")
+
+    assert refused.value.code == "delivery_in_flight"
+    assert item_statuses(items) == {"reserved"}
+    assert reload(assignment).total_items_count == 2
