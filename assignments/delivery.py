@@ -348,6 +348,8 @@ class _Claim:
     assets: list[AssetRef]
     known_offer_ids: set[str]
     search_since: datetime | None = None
+    # The recipient; with `assets`, what an offer must be to be adopted as this delivery.
+    user_id: int | None = None
 
 
 # ==================================================================== sending
@@ -468,6 +470,7 @@ def _claim(assignment_id, *, actor: str, source: str) -> _Claim | DeliveryRun:
             assets=[AssetRef(app_id=i.steam_app_id, context_id=i.steam_context_id, asset_id=i.steam_asset_id)
                     for i in items],
             known_offer_ids=known,
+            user_id=assignment.user_id,
         )
 
 
@@ -494,20 +497,37 @@ def _search_since(assignment: Assignment) -> datetime:
     return (first or timezone.now()) - CLOCK_SLACK
 
 
-def _find_our_offer(gateway, claim: _Claim) -> TradeOffer | None:
+def _find_our_offer(gateway, claim: _Claim, *, exact: bool = False) -> TradeOffer | None:
     """An offer tagged for this assignment that we have not recorded: a send of ours
-    that Steam carried out although we never learned its id."""
+    that Steam carried out although we never learned its id.
+
+    `exact` (before a send): the offer must also be exactly what this attempt would
+    send, to the assignment's user, giving its items and asking nothing. A tag is
+    only text in a message; an offer to someone else that carries it is not this
+    delivery, and adopting it would mark the items delivered to the wrong person.
+    It is left to the poller, which cancels a live tagged offer nothing follows."""
     for offer in gateway.get_sent_offers(active_only=True, changed_since=claim.search_since):
         parsed = parse_tag(offer.message)
-        if parsed and parsed[0] == claim.assignment_id and offer.offer_id not in claim.known_offer_ids:
-            return offer
+        if not parsed or parsed[0] != claim.assignment_id or offer.offer_id in claim.known_offer_ids:
+            continue
+        if exact and not _matches_claim(offer, claim):
+            logger.error("offer %s carries the tag of %s but not its partner/items; not adopted",
+                         offer.offer_id, claim.assignment_id)
+            continue
+        return offer
     return None
+
+
+def _matches_claim(offer: TradeOffer, claim: _Claim) -> bool:
+    given = sorted((a.app_id, a.context_id, a.asset_id) for a in offer.items_to_give)
+    wanted = sorted((a.app_id, a.context_id, a.asset_id) for a in claim.assets)
+    return offer.partner_steam_id == claim.user_id and given == wanted and not offer.items_to_receive
 
 
 def _send(claim: _Claim, *, actor: str, source: str) -> DeliveryRun:
     gateway = _gateway()
     try:
-        existing = _find_our_offer(gateway, claim)
+        existing = _find_our_offer(gateway, claim, exact=True)
     except SteamError as exc:
         # Without the look we must not send (it could be a second offer): try later.
         return _send_failed_softly(claim, exc, STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
@@ -527,7 +547,7 @@ def _send(claim: _Claim, *, actor: str, source: str) -> DeliveryRun:
         # Steam may have created the offer. Look once more now; if it is not visible
         # yet, the next attempt looks again before it sends anything.
         try:
-            existing = _find_our_offer(gateway, claim)
+            existing = _find_our_offer(gateway, claim, exact=True)
         except SteamError:
             existing = None
         if existing is not None:

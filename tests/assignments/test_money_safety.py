@@ -121,3 +121,28 @@ def test_release_refuses_while_an_ambiguous_send_may_have_made_an_offer(sandbox,
     assert refused.value.code == "delivery_in_flight"
     assert item_statuses(items) == {"reserved"}
     assert reload(assignment).total_items_count == 2
+
+
+def test_a_tagged_offer_to_another_partner_is_not_adopted(sandbox):
+    """The tag alone does not make an offer this assignment's delivery: one to
+    another account (or with other items) is never followed as if it were."""
+    remote, user = steam_user(sandbox, "ignore")
+    other, _ = steam_user(sandbox, "ignore")
+    items = stock(sandbox)
+    assignment = assign(user, items)
+    delivery._gateway().get_sent_offers()  # a read renews a session the sandbox no longer knows; a send does not
+    foreign = delivery._gateway().send_offer(
+        trade_url=other["tradeUrl"],
+        assets=[delivery.AssetRef(app_id=i.steam_app_id, context_id=i.steam_context_id, asset_id=i.steam_asset_id)
+                for i in items],
+        message=f"Astro delivery {delivery.attempt_tag(assignment.id, 1)}",
+    ).offer_id
+
+    run = delivery_run(assignment_id=assignment.id)
+
+    assert run.outcome == "sent" and run.offer_id != foreign
+    [ours] = our_offers(sandbox, remote)
+    assert reload(assignment).delivery_trade_offer_id == ours["id"] == run.offer_id
+    # Nothing follows the foreign offer: the poller takes it off Steam.
+    delivery.delivery_poll()
+    assert sandbox.offer(foreign)["state"] == 6
