@@ -224,11 +224,7 @@ def _enqueue_delivery(assignment_id, *, countdown: float | None = None) -> None:
 
     if countdown:
         countdown = min(countdown, settings.CELERY_MAX_COUNTDOWN_SECONDS)
-        transaction.on_commit(
-            lambda: deliver_assignment_task.apply_async(args=[str(assignment_id)], countdown=countdown)
-        )
-    else:
-        enqueue_on_commit(deliver_assignment_task, str(assignment_id))
+    enqueue_on_commit(deliver_assignment_task, str(assignment_id), countdown=countdown or None)
 
 
 def _load(assignment_id) -> Assignment:

@@ -233,6 +233,13 @@ DELIVERY_RETRY_BASE_SECONDS = env_int("DELIVERY_RETRY_BASE_SECONDS", 60, minimum
 DELIVERY_OFFER_LIFETIME_SECONDS = env_int("DELIVERY_OFFER_LIFETIME_SECONDS", 6 * 3600, minimum=60)
 DELIVERY_POLL_INTERVAL_SECONDS = env_int("DELIVERY_POLL_INTERVAL_SECONDS", 30, minimum=1)
 DELIVERY_STUCK_AFTER_SECONDS = env_int("DELIVERY_STUCK_AFTER_SECONDS", 300, minimum=10)
+# The sweeper takes over an attempt that has been quiet this long; a worker still
+# inside its task must never be taken over, so this may not be shorter than a task may run.
+if DELIVERY_STUCK_AFTER_SECONDS < CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"DELIVERY_STUCK_AFTER_SECONDS={DELIVERY_STUCK_AFTER_SECONDS} must be at least "
+        f"CELERY_TASK_TIME_LIMIT={CELERY_TASK_TIME_LIMIT}."
+    )
 
 # ---------------------------------------------------------------------- sync
 SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 300, minimum=30)

@@ -92,7 +92,7 @@ def user_set_trade_url(
                 source=source, user_id=steam_id, external_system=external_system,
                 data={"partner": steam_id - STEAM_ID64_BASE},
             )
-            transaction.on_commit(lambda: _resume_deliveries(steam_id))
+            transaction.on_commit(lambda: _resume_deliveries(steam_id), robust=True)
         return SteamUser.objects.get(steam_id=steam_id)
 
 

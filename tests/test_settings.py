@@ -58,6 +58,7 @@ def test_an_unreadable_secret_file_names_the_variable(tmp_path):
         ("STEAM_MODE", "staging", "STEAM_MODE='staging' must be one of"),
         ("DELIVERY_MAX_ATTEMPTS_BY_TYPE", "giveaway", "DELIVERY_MAX_ATTEMPTS_BY_TYPE: 'giveaway'"),
         ("DATABASE_URL", "sqlite:///astro.db", "DATABASE_URL must point at PostgreSQL"),
+        ("DELIVERY_STUCK_AFTER_SECONDS", "60", "DELIVERY_STUCK_AFTER_SECONDS=60 must be at least CELERY_TASK_TIME_LIMIT=300"),
     ],
 )
 def test_malformed_values_name_their_variable(name, value, message):

@@ -54,9 +54,12 @@ def test_assignment_is_delivered_by_the_worker_and_the_sync_sees_the_items_gone(
 def test_worker_killed_inside_the_send_is_finished_by_the_sweeper_with_one_offer(
     sandbox, celery_worker_factory, settings
 ):
-    stuck_after = 10  # the smallest lease settings accept
+    # A short lease, and task limits no longer than it (settings refuse a lease shorter
+    # than the time a task may run, or a live worker could be taken over).
+    stuck_after = 15
+    lease = dict(DELIVERY_STUCK_AFTER_SECONDS=stuck_after, CELERY_TASK_TIME_LIMIT=15, CELERY_TASK_SOFT_TIME_LIMIT=12)
     settings.DELIVERY_STUCK_AFTER_SECONDS = stuck_after
-    first = celery_worker_factory(DELIVERY_STUCK_AFTER_SECONDS=stuck_after)
+    first = celery_worker_factory(**lease)
     items = pool_from_sandbox(sandbox, 1)
     remote = sandbox.create_user("ignore")
     # Steam creates the offer, then the answer never comes: the worker hangs inside the send.
@@ -70,7 +73,7 @@ def test_worker_killed_inside_the_send_is_finished_by_the_sweeper_with_one_offer
     first.kill()
     assert reload(assignment).delivery_trade_offer_id is None  # it died before learning the id
 
-    celery_worker_factory(DELIVERY_STUCK_AFTER_SECONDS=stuck_after)
+    celery_worker_factory(**lease)
 
     def recovered():
         delivery_sweep()  # what beat does every minute
