@@ -1161,18 +1161,20 @@ def delivery_sweep(*, now: datetime | None = None) -> int:
 # ================================================== operator and API actions
 def delivery_resume_for_user(*, steam_id: int) -> int:
     """A user's trade URL was set: start the deliveries that were waiting for it."""
-    waiting = list(
-        Assignment.objects.filter(
+    now = timezone.now()
+    resumed = []
+    with transaction.atomic():
+        waiting = Assignment.objects.select_for_update().filter(
             user_id=steam_id, status=AssignmentStatus.PENDING, status_reason__in=WAITING_FOR_URL
-        ).values_list("id", flat=True)
-    )
-    if waiting:
-        Assignment.objects.filter(id__in=waiting, status=AssignmentStatus.PENDING).update(
-            status_reason=None, next_attempt_at=None, updated_at=timezone.now()
         )
-    for assignment_id in waiting:
-        _enqueue_delivery(assignment_id)
-    return len(waiting)
+        for assignment in waiting:
+            previous = assignment.status_reason
+            _update(assignment, now, status_reason=None, next_attempt_at=None)
+            _event(assignment, "assignment.resumed", "The user's trade URL is set; delivery goes on.",
+                   actor=SYSTEM, source="worker", data={"waitedFor": previous})
+            _enqueue_delivery(assignment.id)
+            resumed.append(assignment.id)
+    return len(resumed)
 
 
 def _refuse_settled(assignment: Assignment) -> None:

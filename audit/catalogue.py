@@ -36,6 +36,7 @@ EVENT_TYPES: dict[str, EventSpec] = {
     # assignments
     "assignment.created": _spec("assignment", "info", "An external system assigned items to a Steam user."),
     "assignment.cancelled": _spec("assignment", "info", "The assignment was cancelled; its items went back to the pool."),
+    "assignment.resumed": _spec("assignment", "info", "A waiting assignment can go on (its trade URL was set); delivery is queued."),
     "assignment.waiting": _spec("assignment", "warning", "Delivery cannot start yet (e.g. trade_url_required)."),
     # delivery
     "delivery.attempt_started": _spec("delivery", "info", "A delivery attempt claimed the assignment."),

@@ -89,6 +89,7 @@ def test_no_trade_url_waits_then_delivers_once_the_url_is_set(sandbox):
     # The API's PUT /api/users/{steamId} path: the service resumes deliveries on commit.
     user_set_trade_url(steam_id=user.steam_id, trade_url=remote["tradeUrl"], actor="test-suite", source="api")
     assert reload(assignment).status_reason is None
+    assert event_types(assignment).count("assignment.resumed") == 1
     assert delivery_run(assignment_id=assignment.id).outcome == "sent"
     wait_for(lambda: our_offers(sandbox, remote, state=3), what="the user to accept")
     delivery_poll()
