@@ -90,9 +90,11 @@ class Item(models.Model):
         db_column="received_from_user_id",
     )
     received_via = models.CharField(max_length=32, choices=ReceivedVia.choices, null=True, blank=True)
+    # db_index=False: Meta's items_assigned_user is the index on this column (Django's
+    # automatic FK index was a second, identical one, paid on every write).
     assigned_to_user = models.ForeignKey(
         SteamUser, on_delete=models.PROTECT, null=True, blank=True, related_name="items_assigned",
-        db_column="assigned_to_user_id",
+        db_column="assigned_to_user_id", db_index=False,
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

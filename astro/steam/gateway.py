@@ -19,6 +19,7 @@ Retries: idempotent reads are retried a bounded number of times with backoff
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import random
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Callable, TypeVar
 
+import orjson
 import redis
 import requests
 import urllib3
@@ -465,8 +467,12 @@ class SteampyGateway:
         start: str | None = None
         seen_starts: set[str] = set()
         pages = 0
+        # Each description is normalised once per fetch, not once per page that repeats it.
+        descriptions: parsing.DescriptionCache = {}
         while True:
-            page = self._read(what, lambda client: self._inventory_page(client, app_id, context_id, count, start))
+            page = self._read(
+                what, lambda client: self._inventory_page(client, app_id, context_id, count, start, descriptions)
+            )
             pages += 1
             for item in page.items:
                 items.setdefault(item.asset_id, item)
@@ -481,7 +487,7 @@ class SteampyGateway:
             start = page.last_assetid
 
     def _inventory_page(self, client: AstroSteamClient, app_id: int, context_id: int, count: int,
-                        start: str | None) -> parsing.InventoryPage:
+                        start: str | None, descriptions: parsing.DescriptionCache) -> parsing.InventoryPage:
         what = f"inventory {app_id}/{context_id} page"
         params: dict[str, Any] = {"l": "english", "count": count}
         if start:
@@ -495,7 +501,27 @@ class SteampyGateway:
             )
         # 403 with a null body on our *own* inventory means the session is gone.
         self._check(response, what, forbidden_means_expired=True)
-        return parsing.parse_inventory_page(self._json(response, what), app_id=app_id, context_id=context_id)
+        # A page is ~1.2 MB of JSON: orjson decodes the bytes ~2x faster than
+        # requests' .json() (the stdlib decoder), which was most of a 100,000-item read.
+        # The decoded page is ~100,000 containers without a single reference cycle,
+        # freed by reference counting once parsed; with the cyclic collector running,
+        # they push full collections over everything read so far (100,000 items by
+        # the last page), ~40% of the read. So it is paused for this page only.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            try:
+                payload = orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                raise SteamTransientError(f"{what}: Steam answered HTTP {response.status_code} without JSON",
+                                          status=response.status_code) from None
+            page = parsing.parse_inventory_page(payload, app_id=app_id, context_id=context_id,
+                                                descriptions=descriptions)
+            del payload
+            return page
+        finally:
+            if collecting:
+                gc.enable()
 
     # =============================================================== offers
     def send_offer(self, *, trade_url: str, assets: list[AssetRef], message: str) -> SentOffer:

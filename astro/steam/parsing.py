@@ -204,12 +204,57 @@ def description_key(entry: dict[str, Any]) -> tuple[str, str]:
     return (str(entry.get("classid")), str(entry.get("instanceid") or "0"))
 
 
-def parse_inventory_page(payload: Any, *, app_id: int, context_id: int) -> InventoryPage:
+@dataclass(frozen=True)
+class _Described:
+    """One normalised inventory description and what every asset of it shares."""
+
+    raw: dict[str, Any]  # as Steam sent it: a later page's copy is compared with it
+    description: dict[str, Any]
+    market_hash_name: str
+    name: str
+    type: str | None
+    rarity: str | None
+    tradable: bool
+    marketable: bool
+    tradable_after: datetime | None
+    icon_url: str | None
+    tags: list[dict[str, Any]]
+
+
+def _describe(raw: dict[str, Any]) -> _Described:
+    description = normalize_description(raw)
+    return _Described(
+        raw=raw,
+        description=description,
+        market_hash_name=description.get("market_hash_name") or description.get("name") or "",
+        name=description.get("name") or description.get("market_hash_name") or "",
+        type=description.get("type") or None,
+        rarity=rarity_of(description),
+        tradable=_flag(description.get("tradable", 0)),
+        marketable=_flag(description.get("marketable", 0)),
+        tradable_after=tradable_after_of(description),
+        icon_url=description.get("icon_url") or None,
+        tags=list(description.get("tags") or []),
+    )
+
+
+DescriptionCache = dict[tuple[str, str], _Described]
+
+
+def parse_inventory_page(
+    payload: Any, *, app_id: int, context_id: int, descriptions: DescriptionCache | None = None
+) -> InventoryPage:
     """One page of GET /inventory/{steamid}/{appid}/{contextid}.
 
     Joins each asset to its description on (classid, instanceid) and to its
     `asset_properties` on assetid. A page with no `assets` key (an empty inventory,
     or only hidden items) is a valid, empty page.
+
+    `descriptions`, shared by the pages of one fetch, keeps each description
+    normalised once: every 1,000-asset page repeats the few hundred descriptions
+    of its assets, and normalising them again was a third of the parse. A page's
+    description is reused only when it equals (==) the one already normalised, so
+    the result is exactly what parsing the page on its own gives.
     """
     if not isinstance(payload, dict) or payload.get("success") != 1:
         raise SteamTransientError("Steam sent no inventory (success is not 1)")
@@ -217,37 +262,55 @@ def parse_inventory_page(payload: Any, *, app_id: int, context_id: int) -> Inven
     for key, value in lists.items():
         if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
             raise SteamTransientError(f"Steam sent a malformed inventory page ({key})")
-    descriptions = {description_key(d): normalize_description(d) for d in lists["descriptions"]}
+    cache: DescriptionCache = {} if descriptions is None else descriptions
+    page_descriptions: dict[tuple[str, str], _Described] = {}
+    for raw in lists["descriptions"]:
+        key = description_key(raw)
+        known = cache.get(key)
+        if known is None or known.raw != raw:
+            known = cache[key] = _describe(raw)
+        page_descriptions[key] = known
     properties = {str(p.get("assetid")): list(p.get("asset_properties") or []) for p in lists["asset_properties"]}
     items: list[InventoryItem] = []
     for asset in lists["assets"]:
-        description = descriptions.get(description_key(asset))
-        if description is None:
+        described = page_descriptions.get(description_key(asset))
+        if described is None:
             # steampy dies with KeyError here; we refuse the page instead of
             # returning an item we cannot describe (or silently dropping it).
             raise SteamTransientError(
                 f"inventory page lists asset {asset.get('assetid')} without its description"
             )
         asset_id = str(asset.get("assetid"))
+        try:
+            ids = (
+                int(asset.get("appid", app_id)), int(asset.get("contextid", context_id)), int(asset_id),
+                int(asset.get("classid")), int(asset.get("instanceid") or 0), int(asset.get("amount", 1)),
+            )
+        except (TypeError, ValueError):
+            ids = (
+                _int(asset.get("appid", app_id), "appid"), _int(asset.get("contextid", context_id), "contextid"),
+                _int(asset_id, "assetid"), _int(asset.get("classid"), "classid"),
+                _int(asset.get("instanceid") or 0, "instanceid"), _int(asset.get("amount", 1), "amount"),
+            )
         items.append(
             InventoryItem(
-                app_id=_int(asset.get("appid", app_id), "appid"),
-                context_id=_int(asset.get("contextid", context_id), "contextid"),
-                asset_id=_int(asset_id, "assetid"),
-                class_id=_int(asset.get("classid"), "classid"),
-                instance_id=_int(asset.get("instanceid") or 0, "instanceid"),
-                amount=_int(asset.get("amount", 1), "amount"),
-                market_hash_name=description.get("market_hash_name") or description.get("name") or "",
-                name=description.get("name") or description.get("market_hash_name") or "",
-                type=description.get("type") or None,
-                rarity=rarity_of(description),
-                tradable=_flag(description.get("tradable", 0)),
-                marketable=_flag(description.get("marketable", 0)),
-                tradable_after=tradable_after_of(description),
-                icon_url=description.get("icon_url") or None,
-                tags=list(description.get("tags") or []),
+                app_id=ids[0],
+                context_id=ids[1],
+                asset_id=ids[2],
+                class_id=ids[3],
+                instance_id=ids[4],
+                amount=ids[5],
+                market_hash_name=described.market_hash_name,
+                name=described.name,
+                type=described.type,
+                rarity=described.rarity,
+                tradable=described.tradable,
+                marketable=described.marketable,
+                tradable_after=described.tradable_after,
+                icon_url=described.icon_url,
+                tags=list(described.tags),
                 properties=properties.get(asset_id, []),
-                description=description,
+                description=described.description,
             )
         )
     more_items = _flag(payload.get("more_items", 0))
