@@ -506,7 +506,8 @@ class SteampyGateway:
         # The decoded page is ~100,000 containers without a single reference cycle,
         # freed by reference counting once parsed; with the cyclic collector running,
         # they push full collections over everything read so far (100,000 items by
-        # the last page), ~40% of the read. So it is paused for this page only.
+        # the last page): ~0.5 s of a 4 s read. So it is paused for this page only
+        # (and resumed however the page ends).
         collecting = gc.isenabled()
         gc.disable()
         try:
