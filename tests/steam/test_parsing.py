@@ -354,3 +354,24 @@ def test_page_helpers():
     assert parsing.page_error_message("<html></html>") is None
     assert parsing.is_logged_out_page('g_sessionID = "x";\n\tg_steamID = false;')
     assert not parsing.is_logged_out_page('g_steamID = "76561198080179568";')
+
+
+def _page(assetid: str, name: str, tradable: int) -> dict:
+    return {
+        "success": 1,
+        "assets": [{"appid": 730, "contextid": "2", "assetid": assetid, "classid": "1", "instanceid": "0", "amount": "1"}],
+        "descriptions": [{"appid": 730, "classid": "1", "instanceid": "0", "name": name,
+                          "market_hash_name": name, "tradable": tradable, "marketable": 1}],
+    }
+
+
+def test_the_per_fetch_description_cache_never_hides_a_changed_description():
+    """Pages of one fetch share normalised descriptions; a later page whose description
+    under the same (classid, instanceid) differs must be parsed from what it says."""
+    cache: dict = {}
+    first = parsing.parse_inventory_page(_page("10", "Old Name", 1), app_id=730, context_id=2, descriptions=cache)
+    second = parsing.parse_inventory_page(_page("11", "New Name", 0), app_id=730, context_id=2, descriptions=cache)
+    alone = parsing.parse_inventory_page(_page("11", "New Name", 0), app_id=730, context_id=2)
+    assert (first.items[0].name, first.items[0].tradable) == ("Old Name", True)
+    assert (second.items[0].name, second.items[0].tradable) == ("New Name", False)
+    assert second.items == alone.items
