@@ -26,7 +26,10 @@ from astro.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DEBUG", False)
+# A checkout with no DATABASE_URL runs on the embedded services: that is a developer's
+# machine, and DEBUG defaults on there (so `python manage.py ...` just works). Wherever
+# a database is configured — every deployment — DEBUG defaults off and SECRET_KEY is required.
+DEBUG = env_bool("DEBUG", default=env_str("DATABASE_URL", None) is None)
 
 
 def _secret_key() -> str:

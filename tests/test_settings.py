@@ -35,6 +35,13 @@ def test_production_without_a_secret_key_refuses_to_start():
     assert "SECRET_KEY is required" in result.stderr
 
 
+def test_a_configured_database_means_production_defaults():
+    # DATABASE_URL is set for this run (a real or the embedded server): DEBUG defaults off.
+    result = _start({"DEBUG": None, "SECRET_KEY": None, "SECRET_KEY_FILE": None})
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
 def test_a_secret_can_come_from_a_file(tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("from-a-mounted-file-0123456789\n")
