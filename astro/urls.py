@@ -10,3 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("astro.api.urls")),
 ]
+
+# Requests refused before any view runs (e.g. a Host not in ALLOWED_HOSTS) keep the
+# API's error shape under /api/.
+handler400 = "astro.api.errors.bad_request"

@@ -131,6 +131,15 @@ def api_not_found(request, *args, **kwargs):
     return JsonResponse(error_body("not_found", f"No API endpoint at {request.path}."), status=404)
 
 
+def bad_request(request, exception=None):
+    """Django's 400 (a disallowed Host, a malformed request): JSON under /api/, the usual page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("bad_request", "The request was refused as malformed."), status=400)
+    from django.views.defaults import bad_request as html_bad_request
+
+    return html_bad_request(request, exception)
+
+
 class ErrorDetailSerializer(Serializer):
     code = CharField(help_text="Stable machine-readable error code.")
     message = CharField(help_text="Human-readable explanation.")

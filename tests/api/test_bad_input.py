@@ -198,3 +198,8 @@ def test_fuzzed_trade_urls_never_500(api, user, trade_url):
     response = api.post("/api/assignments", assignment_body([uuid.uuid4()], user=user, tradeUrl=trade_url),
                         format="json")
     assert response.status_code in (400, 409), response.content
+
+
+def test_a_disallowed_host_gets_the_error_shape_not_an_html_page(api):
+    response = api.get("/api/items", HTTP_HOST="astro.attacker.example")
+    assert_error(response, 400, "bad_request")
