@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.db.backends.postgresql.operations import DatabaseOperations
+from hypothesis import settings as hypothesis_settings
 
 from astro import embedded
 
 pytest_plugins: list[str] = ["tests.sandbox_fixtures", "tests.admin_fixtures"]
+
+# In CI the property tests explore the same examples every run, so a red CI always
+# means a change broke something; on a developer's machine they explore afresh.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 _original_sql_flush = DatabaseOperations.sql_flush
 
