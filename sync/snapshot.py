@@ -8,12 +8,16 @@ of one full description per asset; PostgreSQL joins them back.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import time
+from itertools import chain
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
+
+import orjson
 
 from astro.steam.types import Inventory, InventoryItem, TradeStatus, TradeStatusCode
 
@@ -52,6 +56,44 @@ ROLLBACK_TRADE_STATUSES = {
 # which is most of the cost for 100,000 small property lists.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
 _dumps = _ENCODER.encode
+
+# The digests of these encodings are stored (sync_item_state), so a change of one
+# byte would make the next sync rewrite every item. orjson writes the very same
+# bytes as _dumps for dicts/lists of plain str, int, bool and None whose output
+# is ASCII without DEL: json escapes non-ASCII and DEL (orjson writes them raw) and
+# formats some floats differently (1e+16 vs 1e16), and `default=str` differs from
+# orjson's own datetime/UUID output. Anything else takes the stdlib path.
+_PLAIN_VALUES = frozenset({str, int, bool, type(None)})
+_ORJSON_OPTIONS = (
+    orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _dumps_extra(extra: dict[str, Any]) -> str:
+    """`_dumps(extra)` for an asset's {"properties": [...], "amount": n}, ~10x faster.
+
+    With the stdlib encoder, 100,000 property lists were ~0.7 s of a 100k build.
+    """
+    properties = extra.get("properties", [])
+    try:
+        plain = (
+            type(properties) is list
+            and type(extra.get("amount", 1)) is int
+            # dict.values raises TypeError for an entry that is not a dict.
+            and _PLAIN_VALUES.issuperset(map(type, chain.from_iterable(map(dict.values, properties))))
+        )
+    except TypeError:
+        plain = False
+    if plain:
+        try:
+            encoded = orjson.dumps(extra, option=_ORJSON_OPTIONS)
+        except TypeError:  # orjson.JSONEncodeError: an int beyond 64 bits, a key that is not a str
+            pass
+        else:
+            if encoded.isascii() and b"\x7f" not in encoded:
+                return encoded.decode()
+    return _dumps(extra)
 
 
 @dataclass
@@ -133,16 +175,13 @@ def _description_meta(item: InventoryItem) -> dict[str, Any]:
     return meta
 
 
-def build_snapshot(
-    *, inventories: Iterable[Inventory], trades: Iterable[TradeStatus], fetched_at: datetime
-) -> Snapshot:
-    """Flatten the gateway's inventories and trade history into staging rows."""
-    build_started = time.monotonic()
-    snapshot = Snapshot(fetched_at=fetched_at, inventories=[])
+def _flatten(inventories: Iterable[Inventory], snapshot: Snapshot) -> None:
+    """Add each inventory's descriptions and assets to `snapshot`."""
     # Steam keys descriptions by (classid, instanceid): every asset of a key shares
     # one description, so each is serialised and digested once, not per asset.
     dkeys: dict[tuple, tuple[int, str]] = {}
     seen_assets: set[tuple[int, int]] = set()
+    hold_ends: dict[datetime, str] = {}
     for inventory in inventories:
         snapshot.inventories.append({
             "app_id": inventory.app_id, "context_id": inventory.context_id, "count": len(inventory.items),
@@ -171,8 +210,19 @@ def build_snapshot(
                 # answer contradicts itself, so it is not an answer we act on.
                 raise ValueError(f"asset {item.app_id}/{item.asset_id} appears twice in the inventory")
             seen_assets.add((item.app_id, item.asset_id))
-            extra_json = _dumps(extra) if extra else None
-            tradable_after = item.tradable_after.astimezone(timezone.utc).isoformat() if item.tradable_after else ""
+            extra_json = _dumps_extra(extra) if extra else None
+            hold_end = item.tradable_after
+            if hold_end is None:
+                tradable_after = ""
+            elif hold_end.tzinfo is timezone.utc:
+                # Every asset of a description shares its hold's end (parsed in UTC):
+                # formatted once each. Only UTC ones are cached: equal datetimes of one
+                # other zone may differ in `fold`, and so in their UTC time.
+                tradable_after = hold_ends.get(hold_end)
+                if tradable_after is None:
+                    tradable_after = hold_ends[hold_end] = hold_end.isoformat()
+            else:
+                tradable_after = hold_end.astimezone(timezone.utc).isoformat()
             fingerprint = hashlib.md5(
                 f"{description_digest}|{item.context_id}|{item.tradable}|{tradable_after}|{extra_json or ''}".encode()
             ).hexdigest()
@@ -180,6 +230,25 @@ def build_snapshot(
                 item.app_id, item.context_id, item.asset_id, dkey, item.tradable, item.tradable_after,
                 extra_json, fingerprint,  # 32 hex digits: PostgreSQL reads them as a uuid
             ))
+
+
+def build_snapshot(
+    *, inventories: Iterable[Inventory], trades: Iterable[TradeStatus], fetched_at: datetime
+) -> Snapshot:
+    """Flatten the gateway's inventories and trade history into staging rows."""
+    build_started = time.monotonic()
+    # The rows built here (tuples and strings, ~400,000 objects for 100,000 assets)
+    # hold no reference cycles; with the cyclic collector running, their allocation
+    # set off collections that walked every item of the read again (~0.3 s of a
+    # 100k build). Paused for the flattening only, resumed however it ends.
+    collecting = gc.isenabled()
+    gc.disable()
+    snapshot = Snapshot(fetched_at=fetched_at, inventories=[])
+    try:
+        _flatten(inventories, snapshot)
+    finally:
+        if collecting:
+            gc.enable()
     trades = list(trades)
     # A reverted trade names the trade that undid it; the items we receive in
     # that second trade are ours coming back, not a deposit.
