@@ -12,6 +12,7 @@ class Command(BaseCommand):
             help="Also restore the defaults of entries that exist (undoes edits made in the admin).",
         )
 
-    def handle(self, *args, reset: bool = False, **options):
+    def handle(self, *args, reset: bool = False, verbosity: int = 1, **options):
         for name, action in install_schedules(reset=reset):
-            self.stdout.write(f"{name}: {action}")
+            if verbosity >= 1:
+                self.stdout.write(f"{name}: {action}")
