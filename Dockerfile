@@ -1,7 +1,7 @@
 # Production image: one image, three roles (web, worker, beat) chosen by the command.
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=astro.settings
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=config.settings.production
 WORKDIR /app
 
 RUN useradd --create-home --uid 10001 astro
@@ -13,4 +13,4 @@ RUN DEBUG=false SECRET_KEY=build-only DATABASE_URL=postgresql://build@localhost/
 
 USER astro
 EXPOSE 8000
-CMD ["gunicorn", "astro.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "30", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "30", "--access-logfile", "-"]

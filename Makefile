@@ -18,8 +18,8 @@ $(INSTALLED): requirements.txt
 	@echo "Installed Python dependencies into $(VENV)"
 
 demo: $(INSTALLED)
-	DEBUG=$${DEBUG:-true} $(VENV)/bin/python manage.py demo
+	DJANGO_SETTINGS_MODULE=config.settings.dev $(VENV)/bin/python manage.py demo
 
 test: $(INSTALLED)
 	@scripts/ensure-browser
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/python -m pytest $(PYTEST_ARGS)

@@ -26,7 +26,7 @@ from assignments.models import (
     DeliveryStatus,
 )
 from assignments.services import assignment_cancel
-from astro.admin_mixins import (
+from astro.core.admin import (
     CappedCountPaginator,
     FastChangeListMixin,
     Operation,
@@ -35,7 +35,7 @@ from astro.admin_mixins import (
     section,
     status_pill,
 )
-from astro.dashboard import money
+from astro.console.dashboard import money
 from audit.models import SystemEvent
 
 CONTROL = "assignments.control_delivery"
@@ -68,7 +68,7 @@ class ExternalSystemFilter(admin.SimpleListFilter):
     parameter_name = "external_system__exact"
 
     def lookups(self, request, model_admin):
-        from astro.models import ExternalSystem  # a handful of rows, unlike assignments
+        from astro.integrations.models import ExternalSystem  # a handful of rows, unlike assignments
 
         return [(slug, slug) for slug in ExternalSystem.objects.order_by("slug").values_list("slug", flat=True)]
 
@@ -219,10 +219,10 @@ class AssignmentAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
         attempts = list(DeliveryAttempt.objects.filter(assignment_id=obj.id).order_by("-number")[:HISTORY_ROWS])
         events = list(SystemEvent.objects.filter(assignment_id=obj.id).order_by("-created_at")[: HISTORY_ROWS + 1])
         return [
-            section("items", f"Items ({len(rows)})", "assignment_rows.html",
+            section("items", f"Items ({len(rows)})", "admin/assignments/sections/assignment_rows.html",
                     {"rows": rows, "show_assignment": False, "empty": "No items."}),
-            section("attempts", "Delivery attempts", "attempts.html", {"attempts": attempts}),
-            section("events", "Event history", "events.html", {
+            section("attempts", "Delivery attempts", "admin/assignments/sections/attempts.html", {"attempts": attempts}),
+            section("events", "Event history", "admin/core/sections/events.html", {
                 "events": events[:HISTORY_ROWS],
                 "more_url": reverse("admin:audit_systemevent_changelist") + f"?assignment={obj.id}"
                 if len(events) > HISTORY_ROWS else None,
@@ -290,7 +290,7 @@ class AssignmentAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
             "page_params": link().lstrip("?"),
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/astro/assignment_items.html", context)
+        return TemplateResponse(request, "admin/assignments/assignment_items.html", context)
 
 
 @admin.register(DeliveryAttempt)

@@ -11,13 +11,13 @@ from rest_framework.response import Response
 from assignments.models import AssignmentStatus
 from assignments.selectors import AssignmentFilter, assignment_get, assignment_list
 from assignments.services import AssignmentNotFound, assignment_cancel, assignment_create
-from astro.api.idempotency import idempotent
-from astro.api.plumbing import ApiView
-from astro.api.schema import (
+from astro.integrations.idempotency import idempotent
+from astro.core.api.plumbing import ApiView
+from astro.core.api.schema import (
     CURSOR_PARAMETERS, IDEMPOTENCY_KEY_PARAMETER, READ_ERRORS, WRITE_ERRORS, errors, filter_parameters,
 )
-from astro.api.serializers import StrictCharField, StrictRegexField, JsonObjectField, SteamIdField, StrictInputSerializer, StrictUUIDField, paginated
-from astro.api.views import ExternalSystemMismatch, paginate, path_uuid, query_filters
+from astro.core.api.serializers import StrictCharField, StrictRegexField, JsonObjectField, SteamIdField, StrictInputSerializer, StrictUUIDField, paginated
+from astro.core.api.views import ExternalSystemMismatch, paginate, path_uuid, query_filters
 
 
 class AssignmentItemOutput(serializers.Serializer):

@@ -67,7 +67,7 @@ from assignments.models import (
     DeliveryAttempt,
     DeliveryStatus,
 )
-from astro.errors import Conflict, NotFound
+from astro.core.errors import Conflict, NotFound
 from astro.steam.errors import (
     SteamAmbiguousError,
     SteamAuthError,
@@ -77,7 +77,7 @@ from astro.steam.errors import (
     SteamTransientError,
 )
 from astro.steam.types import AssetRef, OfferState, TradeOffer
-from astro.tasks_base import enqueue_on_commit
+from astro.core.tasks import enqueue_on_commit
 from audit.services import record_event, record_events
 from items.models import Item, ItemStatus
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from assignments.models import Assignment, AssignmentItem, AssignmentStatus, DeliveryStatus
 from assignments.tasks import deliver_assignment_task
-from astro.errors import Conflict, InvalidInput, NotFound
-from astro.tasks_base import enqueue_on_commit
+from astro.core.errors import Conflict, InvalidInput, NotFound
+from astro.core.tasks import enqueue_on_commit
 from audit.services import record_event, record_events
 from items.services import user_get_or_create, user_set_trade_url
 

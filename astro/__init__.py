@@ -1,3 +1,7 @@
-from astro.celery import app as celery_app
+"""Astro: Steam bot item pools for external systems.
 
-__all__ = ["celery_app"]
+`astro.core` is the base every app may use, `astro.steam` the only door to Steam,
+`astro.integrations` the external systems and their keys, `astro.console` the
+operator console. The domain apps (`items`, `assignments`, `sync`, `audit`) sit at
+the top level beside `config` (wiring) and `steam_sandbox` (the emulator).
+"""

@@ -16,15 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from astro.admin_mixins import FastChangeListMixin, ReadOnlyAdmin, status_pill
-from audit import roles
+from astro.core.admin import FastChangeListMixin, ReadOnlyAdmin, status_pill
 from audit.catalogue import EVENT_TYPES
 from audit.models import SystemEvent
-
-# The viewer/operator groups are rebuilt after every migrate (audit/roles.py).
-# Connected here because this module is imported in every process that can
-# migrate (the admin is always installed), and the roles belong to the admin.
-roles.connect()
 
 
 class EventTypeFilter(admin.SimpleListFilter):

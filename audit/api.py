@@ -5,10 +5,10 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from astro.api.plumbing import ApiView
-from astro.api.schema import CURSOR_PARAMETERS, READ_ERRORS, errors, filter_parameters
-from astro.api.serializers import SteamIdField, paginated
-from astro.api.views import paginate, query_filters
+from astro.core.api.plumbing import ApiView
+from astro.core.api.schema import CURSOR_PARAMETERS, READ_ERRORS, errors, filter_parameters
+from astro.core.api.serializers import SteamIdField, paginated
+from astro.core.api.views import paginate, query_filters
 from audit.selectors import EventFilter, event_list
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
-from astro.errors import filterset_valid
+from astro.core.errors import filterset_valid
 from audit.models import Category, Severity, SystemEvent
 
 

@@ -41,7 +41,7 @@ def _setup_environment(database: str) -> None:
     os.environ["ALLOWED_HOSTS"] = "127.0.0.1"
     os.environ.setdefault("SECRET_KEY", "admin-bench-not-a-secret-0123456789-abcdefghijklmnop")
     os.environ["LOG_LEVEL"] = "WARNING"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "astro.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.dev"
 
 
 GENERATE = """

@@ -55,7 +55,7 @@ def _setup_environment(database: str) -> str:
     os.environ.setdefault("DEBUG", "true")
     os.environ["LOG_LEVEL"] = "ERROR"
     os.environ["ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "astro.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     return base
 
 
@@ -163,8 +163,8 @@ def reads(args) -> list[tuple[str, float, float]]:
     from django.test import Client
 
     from assignments.models import Assignment
-    from astro.models import ExternalSystem
-    from astro.services import api_key_create
+    from astro.integrations.models import ExternalSystem
+    from astro.integrations.services import api_key_create
     from items.models import Item
 
     system = ExternalSystem.objects.get(slug="bench_shop")
@@ -237,8 +237,8 @@ def explains() -> None:
 def throughput(args, base: str, database: str) -> tuple[float, float, float, int, int]:
     import requests
 
-    from astro.models import ExternalSystem
-    from astro.services import api_key_create
+    from astro.integrations.models import ExternalSystem
+    from astro.integrations.services import api_key_create
     from items.models import Item
 
     system = ExternalSystem.objects.get(slug="bench_shop")
@@ -246,7 +246,7 @@ def throughput(args, base: str, database: str) -> tuple[float, float, float, int
     port = _free_port()
     env = dict(os.environ, DATABASE_URL=f"{base}/{database}")
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "astro.wsgi", "-w", "3", "-b", f"127.0.0.1:{port}", "--log-level", "error"],
+        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "-w", "3", "-b", f"127.0.0.1:{port}", "--log-level", "error"],
         cwd=ROOT, env=env,
     )
     try:
@@ -315,7 +315,7 @@ def main() -> None:
         from django.core.management import call_command
         from django.db import connection
 
-        from astro.services import external_system_create
+        from astro.integrations.services import external_system_create
 
         call_command("migrate", verbosity=0)
         started = time.perf_counter()

@@ -61,7 +61,7 @@ class Sandbox:
         self.url = f"http://127.0.0.1:{self.port}"
         self.dir = tempfile.mkdtemp(prefix="astro-bench-sandbox-")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "astro.steam.sandbox", "--port", str(self.port), "--state-dir", self.dir, "--reset"],
+            [sys.executable, "-m", "steam_sandbox", "--port", str(self.port), "--state-dir", self.dir, "--reset"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
@@ -211,7 +211,7 @@ def main(argv=None) -> None:
     sandbox = Sandbox()
     os.environ["STEAM_SANDBOX_URL"] = sandbox.url
     os.environ["STEAM_SANDBOX_STATE_DIR"] = sandbox.dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "astro.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.dev"
     try:
         import django
 

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from assignments.models import AssignmentItem
-from astro.admin_mixins import (
+from astro.core.admin import (
     FastChangeListMixin,
     Operation,
     OperationsAdminMixin,
@@ -23,7 +23,7 @@ from astro.admin_mixins import (
     section,
     status_pill,
 )
-from astro.dashboard import game_name, money
+from astro.console.dashboard import game_name, money
 from audit.models import SystemEvent
 from items import overrides
 from items.models import Item, ItemStatus, ReceivedVia, SteamUser
@@ -280,9 +280,9 @@ class ItemAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
         )
         events = list(SystemEvent.objects.filter(item_id=obj.id).order_by("-created_at")[: HISTORY_ROWS + 1])
         return [
-            section("assignments", "Assignment history", "assignment_rows.html",
+            section("assignments", "Assignment history", "admin/assignments/sections/assignment_rows.html",
                     {"rows": rows, "show_assignment": True, "empty": "This item was never assigned."}),
-            section("events", "Event history", "events.html", {
+            section("events", "Event history", "admin/core/sections/events.html", {
                 "events": events[:HISTORY_ROWS],
                 "more_url": reverse("admin:audit_systemevent_changelist") + f"?item={obj.id}"
                 if len(events) > HISTORY_ROWS else None,

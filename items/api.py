@@ -7,11 +7,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from astro.api.plumbing import ApiView
-from astro.api.schema import CURSOR_PARAMETERS, READ_ERRORS, WRITE_ERRORS, errors, filter_parameters
-from astro.api.serializers import StrictCharField, SteamIdField, StrictInputSerializer, paginated
-from astro.api.views import paginate, path_steam_id, path_uuid, query_filters
-from astro.errors import NotFound
+from astro.core.api.plumbing import ApiView
+from astro.core.api.schema import CURSOR_PARAMETERS, READ_ERRORS, WRITE_ERRORS, errors, filter_parameters
+from astro.core.api.serializers import StrictCharField, SteamIdField, StrictInputSerializer, paginated
+from astro.core.api.views import paginate, path_steam_id, path_uuid, query_filters
+from astro.core.errors import NotFound
 from items.selectors import ItemFilter, item_get, item_list, user_get
 from items.services import user_set_trade_url
 

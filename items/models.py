@@ -7,7 +7,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
-from astro.fields import FixedCharField
+from astro.core.fields import FixedCharField
 
 
 class SteamUser(models.Model):

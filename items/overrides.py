@@ -27,7 +27,7 @@ from assignments.models import (
     AssignmentStatus,
     DeliveryAttempt,
 )
-from astro.errors import Conflict, InvalidInput, NotFound
+from astro.core.errors import Conflict, InvalidInput, NotFound
 from audit.services import record_event
 from items.models import Item, ItemStatus, ReceivedVia
 

@@ -6,7 +6,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KT
 
-from astro.errors import filterset_valid
+from astro.core.errors import filterset_valid
 from items.models import Item, ItemStatus, SteamUser
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.utils import timezone
 
-from astro.errors import DomainError
+from astro.core.errors import DomainError
 from astro.steam.errors import SteamPermanentError
 from astro.steam.parsing import parse_trade_url
 from audit.services import record_event

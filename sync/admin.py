@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from astro.admin_mixins import (
+from astro.core.admin import (
     FastChangeListMixin,
     Operation,
     OperationsAdminMixin,
@@ -157,7 +157,7 @@ class InventorySyncLogAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyA
              "count": (plan.get("counts") or {}).get(kind)}
             for kind, label in SAMPLE_KINDS if samples.get(kind)
         ]
-        return [section("details", "What this run found", "sync_details.html", {
+        return [section("details", "What this run found", "admin/sync/sections/sync_details.html", {
             "log": obj,
             "hold_reasons": details.get("hold_reasons") or [],
             "breakdown": details.get("breakdown") or {},

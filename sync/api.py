@@ -6,10 +6,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from astro.api.plumbing import ApiView
-from astro.api.schema import CURSOR_PARAMETERS, READ_ERRORS, WRITE_ERRORS, errors
-from astro.api.serializers import StrictInputSerializer, paginated
-from astro.api.views import paginate
+from astro.core.api.plumbing import ApiView
+from astro.core.api.schema import CURSOR_PARAMETERS, READ_ERRORS, WRITE_ERRORS, errors
+from astro.core.api.serializers import StrictInputSerializer, paginated
+from astro.core.api.views import paginate
 from sync.models import InventorySyncLog, SyncStatus, SyncTrigger
 
 

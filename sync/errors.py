@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from astro.errors import DomainError
+from astro.core.errors import DomainError
 
 
 class SyncError(DomainError):

@@ -25,7 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from astro.steam.errors import SteamError
-from astro.tasks_base import enqueue_on_commit
+from astro.core.tasks import enqueue_on_commit
 from audit.models import Source
 from audit.services import record_event
 from items.models import Item

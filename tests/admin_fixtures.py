@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from audit.models import SystemEvent
-from audit.roles import OPERATOR, VIEWER, ensure_admin_roles
+from astro.console.roles import OPERATOR, VIEWER, ensure_admin_roles
 
 PASSWORD = "correct-horse-battery-staple-42"
 

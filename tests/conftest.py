@@ -8,7 +8,7 @@ import pytest
 from django.db.backends.postgresql.operations import DatabaseOperations
 from hypothesis import settings as hypothesis_settings
 
-from astro import embedded
+from astro.core import embedded
 
 pytest_plugins: list[str] = ["tests.sandbox_fixtures", "tests.admin_fixtures"]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from astro.steam.sandbox.account import BotAccount
+from steam_sandbox.account import BotAccount
 from astro.steam.transport import mount_transport
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -236,7 +236,7 @@ class SandboxProcess:
 
 
 def start_sandbox(state_dir: Path, *, port: int = 0, bot: BotAccount | None = None, args=(), timeout: float = 60) -> SandboxProcess:
-    """Start `python -m astro.steam.sandbox` and wait until it listens."""
+    """Start `python -m steam_sandbox` and wait until it listens."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     ready = state_dir / "ready.url"
@@ -247,7 +247,7 @@ def start_sandbox(state_dir: Path, *, port: int = 0, bot: BotAccount | None = No
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BASE_DIR), env.get("PYTHONPATH")]))
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "astro.steam.sandbox", "--host", "127.0.0.1", "--port", str(port),
+            [sys.executable, "-m", "steam_sandbox", "--host", "127.0.0.1", "--port", str(port),
              "--state-dir", str(state_dir), "--ready-file", str(ready), *args],
             cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
@@ -262,11 +262,28 @@ def start_sandbox(state_dir: Path, *, port: int = 0, bot: BotAccount | None = No
     return SandboxProcess(proc, ready.read_text().strip(), state_dir, log_path)
 
 
+def bot_from_settings() -> BotAccount:
+    """The sandbox values of Django settings (STEAM_MODE=sandbox); the sandbox defaults in
+    live mode, so live credentials never enter the sandbox."""
+    from django.conf import settings
+
+    if settings.STEAM_MODE != "sandbox":
+        return BotAccount()
+    defaults = BotAccount()
+    return BotAccount(
+        username=settings.STEAM_USERNAME or defaults.username,
+        password=settings.STEAM_PASSWORD or defaults.password,
+        shared_secret=settings.STEAM_SHARED_SECRET or defaults.shared_secret,
+        identity_secret=settings.STEAM_IDENTITY_SECRET or defaults.identity_secret,
+        api_key=settings.STEAM_API_KEY or defaults.api_key,
+    )
+
+
 @pytest.fixture(scope="session")
 def steam_sandbox(tmp_path_factory):
     from django.conf import settings
 
-    bot = BotAccount.from_django_settings()  # the sandbox defaults unless STEAM_MODE=sandbox
+    bot = bot_from_settings()
     process = start_sandbox(tmp_path_factory.mktemp("steam-sandbox"), bot=bot)
     overrides = {
         "STEAM_SANDBOX_URL": process.url,

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPT = r"""
 import json, sys
-from astro import embedded
+from astro.core import embedded
 import psycopg, redis
 action = sys.argv[1]
 pg_url, redis_url = embedded.ensure_postgres(), embedded.ensure_redis()

@@ -1,4 +1,8 @@
-"""Settings are parsed strictly: a bad value stops startup with a message naming it."""
+"""Settings are parsed strictly: a bad value stops startup with a message naming it.
+
+These start a process on the production settings, the default of manage.py, wsgi
+and Celery (the suite itself runs on config.settings.test).
+"""
 
 import os
 import subprocess
@@ -11,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _start(env_overrides: dict[str, str | None]) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production"}
     for key, value in env_overrides.items():
         if value is None:
             env.pop(key, None)
@@ -40,6 +44,26 @@ def test_a_configured_database_means_production_defaults():
     result = _start({"DEBUG": None, "SECRET_KEY": None, "SECRET_KEY_FILE": None})
     assert result.returncode != 0
     assert "SECRET_KEY is required" in result.stderr
+
+
+def test_production_without_a_database_url_never_starts_an_embedded_one(tmp_path):
+    result = _start({"DATABASE_URL": None, "ASTRO_DATA_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "DATABASE_URL is required but not set" in result.stderr
+    assert not (tmp_path / "postgres").exists()
+
+
+def test_production_is_the_default_of_manage_py_wsgi_and_celery():
+    for module in ("manage.py", "config/wsgi.py", "config/celery.py"):
+        assert 'setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")' in (ROOT / module).read_text()
+
+
+def test_importing_the_base_settings_starts_nothing(tmp_path):
+    code = "import config.settings.base as base; print(base.DATABASE_URL)"
+    env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "ASTRO_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []  # no server, no key file, no static folder
 
 
 def test_a_secret_can_come_from_a_file(tmp_path):

@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from assignments.delivery import delivery_poll, delivery_run
 from assignments.models import Assignment
-from astro.models import ApiKey
-from astro.services import api_key_create, external_system_create, hash_secret
+from astro.integrations.models import ApiKey
+from astro.integrations.services import api_key_create, external_system_create, hash_secret
 from audit.models import SystemEvent
 from items.models import Item
 from sync.models import InventorySyncLog

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 
 from assignments.delivery import delivery_run
 from assignments.models import Assignment, AssignmentItem
-from astro.errors import InvalidInput
+from astro.core.errors import InvalidInput
 from audit.models import SystemEvent
 from items.models import Item
 from items.overrides import (

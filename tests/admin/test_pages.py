@@ -11,7 +11,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from astro.dashboard import pool_overview
+from astro.console.dashboard import pool_overview
 from audit.services import record_event
 from items.models import Item
 from sync.models import InventorySyncLog
@@ -190,7 +190,7 @@ def test_searches_find_by_id_and_filters_narrow(superuser_client):
 
 @pytest.mark.django_db
 def test_huge_lists_page_without_counting_the_whole_table(superuser_client, settings):
-    from astro.admin_mixins import CappedCountPaginator
+    from astro.core.admin import CappedCountPaginator
 
     CappedCountPaginator.cap, saved = 5, CappedCountPaginator.cap
     try:

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
-from audit.roles import CUSTOM_PERMISSIONS, ensure_admin_roles
+from astro.console.roles import CUSTOM_PERMISSIONS, ensure_admin_roles
 
 CONTROLS = {f"{app}.{codename}" for app, _, codename, _ in CUSTOM_PERMISSIONS}
 

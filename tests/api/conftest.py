@@ -15,8 +15,8 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from astro.models import ALL_SCOPES
-from astro.services import api_key_create, external_system_create
+from astro.integrations.models import ALL_SCOPES
+from astro.integrations.services import api_key_create, external_system_create
 from items.models import Item
 
 SEEN_RESPONSES: set[tuple[str, str, int]] = set()

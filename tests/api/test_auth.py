@@ -8,8 +8,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from astro.models import ApiKey, ExternalSystem
-from astro.services import api_key_create, api_key_revoke, api_key_rotate
+from astro.integrations.models import ApiKey, ExternalSystem
+from astro.integrations.services import api_key_create, api_key_revoke, api_key_rotate
 from audit.models import SystemEvent
 from tests.api.conftest import RecordingClient, assert_error, assignment_body
 

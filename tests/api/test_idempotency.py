@@ -11,9 +11,9 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from assignments.models import Assignment
-from astro.api.idempotency import STALE_AFTER, idempotency_purge_expired, request_fingerprint
-from astro.models import IdempotencyRecord
-from astro.tasks import purge_idempotency_records_task
+from astro.integrations.idempotency import STALE_AFTER, idempotency_purge_expired, request_fingerprint
+from astro.integrations.models import IdempotencyRecord
+from astro.integrations.tasks import purge_idempotency_records_task
 from audit.models import SystemEvent
 from tests.api.concurrency import run_at_once
 from tests.api.conftest import RecordingClient, assert_error, assignment_body

@@ -278,7 +278,7 @@ def queued_deliveries() -> list[str]:
 
 def test_sweeper_queues_due_and_stuck_deliveries_highest_priority_first(sandbox, settings):
     from assignments.models import Assignment
-    from astro.celery import app
+    from config.celery import app
 
     _, user = steam_user(sandbox)
     _, no_url = steam_user(sandbox, with_trade_url=False)

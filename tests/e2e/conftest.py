@@ -1,6 +1,6 @@
 """Real Celery worker processes against the test database, real Redis and the sandbox.
 
-`celery_worker_factory` starts `celery -A astro worker --pool=solo` as a child
+`celery_worker_factory` starts `celery -A config worker --pool=solo` as a child
 process with the test database's URL (pytest-django's test database, not the
 development one), the same REDIS_URL, and STEAM_SANDBOX_URL; it waits until the
 worker answers a ping and stops (or is told to SIGKILL) it at the end.
@@ -21,7 +21,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from astro.celery import app
+from config.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,7 @@ def _test_database_url() -> str:
     auth = quote(s["USER"] or "", safe="")
     if s.get("PASSWORD"):
         auth += ":" + quote(s["PASSWORD"], safe="")
-    # A socket directory (the embedded server) travels percent-encoded, like astro.embedded does.
+    # A socket directory (the embedded server) travels percent-encoded, like astro.core.embedded does.
     host = quote(s.get("HOST") or "127.0.0.1", safe="")
     port = s.get("PORT") or 5432
     return f"postgresql://{auth}@{host}:{port}/{s['NAME']}"
@@ -92,13 +92,13 @@ def celery_worker_factory(transactional_db, steam_sandbox, tmp_path):
             "REDIS_URL": os.environ["REDIS_URL"],
             "STEAM_MODE": "sandbox",
             "STEAM_SANDBOX_URL": steam_sandbox.url,
-            "DJANGO_SETTINGS_MODULE": "astro.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "PYTHONUNBUFFERED": "1",
             **{key: str(value) for key, value in env_overrides.items()},
         }
         log = tmp_path / f"{name.split('@')[0]}.log"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "astro", "worker", "--pool=solo", "--loglevel=INFO",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", name],
             cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
         )

@@ -148,7 +148,7 @@ print(gateway.bot_steam_id)
 
 def test_processes_log_in_once_under_the_redis_lock(sandbox, tmp_path):
     cache.delete(GatewayConfig.from_settings().session_key)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "astro.settings", "STEAM_MODE": "sandbox"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "STEAM_MODE": "sandbox"}
     procs = [
         subprocess.Popen([sys.executable, "-c", CONCURRENT_LOGIN, str(tmp_path), str(i)], cwd=settings.BASE_DIR,
                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -13,7 +13,7 @@ from steampy import guard
 from steampy.exceptions import ApiException, LoginRequired
 from steampy.models import Asset, GameOptions
 
-from astro.steam.sandbox import crypto
+from steam_sandbox import crypto
 
 BOT = 76561198080179568
 API = "https://api.steampowered.com/IAuthenticationService"

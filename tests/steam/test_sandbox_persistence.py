@@ -110,11 +110,11 @@ def test_reads_do_not_rewrite_the_state(own_sandbox, tmp_path):
         json.loads(f.read_text())
 
 
-def test_the_management_command_uses_djangos_credentials_and_seeds(tmp_path):
+def test_the_module_command_uses_the_settings_credentials_and_seeds(tmp_path):
     ready = tmp_path / "ready.url"
     env = {**os.environ, "PYTHONPATH": str(BASE_DIR)}
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", "steam_sandbox", "--port", "0", "--state-dir", str(tmp_path / "state"),
+        [sys.executable, "-m", "steam_sandbox", "--port", "0", "--state-dir", str(tmp_path / "state"),
          "--seed", "--ready-file", str(ready)],
         cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -131,9 +131,9 @@ def test_the_management_command_uses_djangos_credentials_and_seeds(tmp_path):
     assert "Steam sandbox listening on http://127.0.0.1:" in output and "state saved" in output
 
 
-def test_the_management_command_refuses_a_non_loopback_address(tmp_path):
+def test_the_module_command_refuses_a_non_loopback_address(tmp_path):
     result = subprocess.run(
-        [sys.executable, "manage.py", "steam_sandbox", "--host", "0.0.0.0", "--state-dir", str(tmp_path)],
+        [sys.executable, "-m", "steam_sandbox", "--host", "0.0.0.0", "--state-dir", str(tmp_path)],
         cwd=BASE_DIR, env={**os.environ, "PYTHONPATH": str(BASE_DIR)}, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode != 0 and "only listens on loopback" in result.stderr
@@ -144,7 +144,7 @@ def test_live_credentials_never_enter_the_sandbox(tmp_path):
             "PYTHONPATH": str(BASE_DIR)}
     ready = tmp_path / "ready.url"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "astro.steam.sandbox", "--port", "0", "--state-dir", str(tmp_path / "s"),
+        [sys.executable, "-m", "steam_sandbox", "--port", "0", "--state-dir", str(tmp_path / "s"),
          "--ready-file", str(ready)],
         cwd=BASE_DIR, env=live, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -158,7 +158,7 @@ def test_live_credentials_never_enter_the_sandbox(tmp_path):
 
 
 def test_the_sandbox_also_runs_in_process_on_a_free_port(tmp_path):
-    from astro.steam.sandbox import make_server
+    from steam_sandbox import make_server
 
     server = make_server(tmp_path, port=0)
     server.start()

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
-from astro.schedules import SCHEDULES
+from config.schedules import SCHEDULES
 from sync import services
 from sync.lock import sync_lock
 from sync.models import InventorySyncLog

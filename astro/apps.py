@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class AstroConfig(AppConfig):
-    name = "astro"
-    verbose_name = "Astro"

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+from astro.console import roles
+
+
+class ConsoleConfig(AppConfig):
+    """The operator console across apps: dashboard, roles, ops commands."""
+
+    name = "astro.console"
+    label = "console"
+    verbose_name = "Operator console"
+
+    def ready(self) -> None:
+        # The viewer/operator groups are rebuilt after every migrate.
+        roles.connect()

@@ -1,0 +1,83 @@
+"""OpenAPI helpers: the documented error responses of each operation."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from astro.core.api.errors import ErrorSerializer
+
+_ERRORS = {
+    400: "Invalid request: malformed JSON, wrong types, unknown or read-only fields, bad ids (`invalid_request`, "
+    "`malformed_json`, `invalid_cursor`, `invalid_idempotency_key`, `invalid_trade_url`).",
+    401: "Missing, unknown or revoked API key (`not_authenticated`, `invalid_api_key`).",
+    403: "The key lacks the scope, its system is deactivated, or the body names another system "
+    "(`insufficient_scope`, `system_inactive`, `external_system_mismatch`).",
+    404: "No such resource visible to this system (`not_found`).",
+    405: "Method not allowed (`method_not_allowed`).",
+    406: "The Accept header excludes application/json (`not_acceptable`).",
+    409: "Conflict with the current state (see the operation for codes).",
+    413: "Body larger than DATA_UPLOAD_MAX_MEMORY_SIZE (`payload_too_large`).",
+    415: "Body not sent as application/json (`unsupported_media_type`).",
+    422: "Idempotency-Key reused with a different request (`idempotency_key_reused`).",
+    429: "Rate limit of the key exceeded (`rate_limited`); see Retry-After.",
+    503: "Dependency down or a transient database conflict (`service_unavailable`, `database_conflict`); retry.",
+}
+
+READ_ERRORS = (400, 401, 403, 429, 503)
+WRITE_ERRORS = (400, 401, 403, 413, 415, 429, 503)
+
+
+def errors(*codes: int, **descriptions: str) -> dict[int, OpenApiResponse]:
+    """{status: OpenApiResponse(ErrorSerializer)} for extend_schema(responses=...).
+    `descriptions` overrides per status, keyed like `d409="..."`."""
+    out = {}
+    for code in codes:
+        text = descriptions.get(f"d{code}", _ERRORS[code])
+        out[code] = OpenApiResponse(ErrorSerializer, description=text)
+    return out
+
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    name="Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type=str,
+    description="1-255 visible ASCII characters, unique per logical request (a UUID is ideal). "
+    "A retry with the same key and body replays the first response; kept IDEMPOTENCY_KEY_TTL_HOURS.",
+)
+
+
+def filter_parameters(filterset_class) -> list[OpenApiParameter]:
+    """Query parameters documented from a FilterSet's declared filters (the views filter through selectors)."""
+    import django_filters
+
+    params = []
+    for name, flt in filterset_class.base_filters.items():
+        if isinstance(flt, django_filters.MultipleChoiceFilter):
+            schema = {"type": "array", "items": {"type": "string", "enum": [c[0] for c in flt.extra["choices"]]}}
+            params.append(OpenApiParameter(name, location=OpenApiParameter.QUERY, required=False, explode=True,
+                                           description=flt.extra.get("help_text") or "", type=schema))
+            continue
+        if isinstance(flt, django_filters.ChoiceFilter):
+            schema = {"type": "string", "enum": [c[0] for c in flt.extra["choices"]]}
+        elif isinstance(flt, django_filters.BooleanFilter):
+            schema = {"type": "boolean"}
+        elif isinstance(flt, django_filters.UUIDFilter):
+            schema = {"type": "string", "format": "uuid"}
+        elif isinstance(flt, django_filters.IsoDateTimeFilter):
+            schema = {"type": "string", "format": "date-time"}
+        elif isinstance(flt, django_filters.NumberFilter):
+            schema = {"type": "number"}
+        else:
+            schema = {"type": "string"}
+        params.append(OpenApiParameter(name, location=OpenApiParameter.QUERY, required=False, type=schema,
+                                       description=flt.extra.get("help_text") or ""))
+    return params
+
+
+CURSOR_PARAMETERS = [
+    OpenApiParameter("cursor", str, OpenApiParameter.QUERY, required=False,
+                     description="Opaque cursor from a previous page's `next` or `previous` link."),
+    OpenApiParameter("pageSize", int, OpenApiParameter.QUERY, required=False,
+                     description="Results per page, 1-200 (default 50)."),
+]

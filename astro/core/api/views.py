@@ -1,0 +1,49 @@
+"""Small helpers the API views share."""
+
+from __future__ import annotations
+
+import uuid
+
+from astro.core.api.plumbing import ApiCursorPagination
+from astro.core.api.serializers import parse_steam_id
+from astro.core.errors import DomainError, InvalidInput
+
+
+class ExternalSystemMismatch(DomainError):
+    code = "external_system_mismatch"
+    status = 403
+    message = "An API key may only act as its own external system."
+
+
+def path_uuid(value: str, *, name: str = "id") -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidInput(
+            f"{name}: not a UUID.", details={"fields": {name: [{"code": "invalid", "message": "Must be a UUID."}]}}
+        ) from None
+
+
+def path_steam_id(value: str, *, name: str = "steamId") -> int:
+    steam_id = parse_steam_id(value)
+    if steam_id is None:
+        raise InvalidInput(
+            f"{name}: not a steamid64 of an individual account.",
+            details={"fields": {name: [{"code": "invalid", "message": "Must be a 17-digit steamid64."}]}},
+        )
+    return steam_id
+
+
+def paginate(view, queryset, serializer_class, *, ordering="-created_at"):
+    paginator = ApiCursorPagination()
+    paginator.ordering = ordering
+    page = paginator.paginate_queryset(queryset, view.request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def query_filters(request) -> dict:
+    """Query parameters minus pagination ones, as lists for multi-value filters."""
+    params = request.query_params.copy()
+    for name in ("cursor", "pageSize"):
+        params.pop(name, None)
+    return params

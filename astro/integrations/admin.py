@@ -1,0 +1,201 @@
+"""External systems and their API keys in the operator console.
+
+Keys are created, rotated and revoked through `astro.integrations.services` only. A new key
+is shown once, on the page that answers the request (never in a flash message,
+which would sit in a cookie or the session), and is not stored anywhere.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from astro.core.admin import REFUSALS, Operation, OperationsAdminMixin, ReadOnlyAdmin, status_pill
+from astro.integrations.models import ALL_SCOPES, ApiKey, ExternalSystem, Scope
+from astro.integrations.services import api_key_create, api_key_revoke, api_key_rotate, external_system_create
+
+MANAGE = "astro.manage_api_keys"
+
+admin.site.site_header = "Astro operator console"
+admin.site.site_title = "Astro"
+admin.site.index_title = "Dashboard"
+admin.site.site_url = None  # no public site: hide "View site"
+
+
+def _key_page(request, admin_obj, created: list[tuple[ApiKey, str]], *, title: str, refused=()):
+    context = {
+        **admin_obj.admin_site.each_context(request),
+        "title": title,
+        "subtitle": None,
+        "opts": admin_obj.opts,
+        "created": [{"key": key, "plaintext": plaintext} for key, plaintext in created],
+        "refused": refused,
+        "changelist_url": reverse("admin:astro_apikey_changelist"),
+    }
+    response = TemplateResponse(request, "admin/integrations/api_key_created.html", context)
+    response["Cache-Control"] = "no-store"  # the page holds a secret: never keep it in a cache
+    return response
+
+
+def _revoke(key, *, actor, reason):
+    api_key_revoke(key_id=key.id, actor=actor, source="admin", reason=reason)
+    return f"API key {key.prefix} of {key.system.slug} revoked: the next request with it gets 401."
+
+
+def _rotate(key, *, actor, reason):
+    return api_key_rotate(key_id=key.id, actor=actor, source="admin")
+
+
+def _show_rotated(admin_obj, request, results, refused):
+    created = [result for _, result in results]
+    return _key_page(request, admin_obj, created, title="New API key — copy it now",
+                     refused=[f"{obj}: {message}" for obj, message in refused])
+
+
+KEY_OPERATIONS = (
+    Operation(
+        name="rotate_key", label="Rotate key", permission=MANAGE, run=_rotate, renders=_show_rotated,
+        needs_reason=False, applies=lambda key: not key.is_revoked,
+        explanation="A new key with the same name and scopes replaces this one, which is revoked at once. The new "
+                    "key is shown once, on the next page: give it to the external system's owner.",
+    ),
+    Operation(
+        name="revoke_key", label="Revoke key", permission=MANAGE, run=_revoke, danger=True,
+        applies=lambda key: not key.is_revoked,
+        explanation="The key stops working at once: the next request made with it is refused (401). This "
+                    "cannot be undone; create a new key if the system still needs one.",
+    ),
+)
+
+
+class ApiKeyCreateForm(forms.Form):
+    system = forms.ModelChoiceField(queryset=ExternalSystem.objects.filter(is_active=True).order_by("slug"))
+    name = forms.CharField(max_length=255, required=False, help_text="A label, e.g. where the key is used.")
+    scopes = forms.MultipleChoiceField(
+        choices=Scope.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked for every scope of the system.",
+    )
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("revoked", "Revoked")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(OperationsAdminMixin, ReadOnlyAdmin):
+    list_display = ("prefix", "system", "name", "state", "scope_list", "created_by", "created_at", "last_used_at")
+    list_filter = (RevokedFilter, "system")
+    search_fields = ("=prefix", "name", "system__slug")
+    list_select_related = ("system",)
+    ordering = ("-created_at",)
+    operations = KEY_OPERATIONS
+    fields = ("prefix", "system", "name", "scope_list", "created_by", "created_at", "last_used_at", "revoked_at",
+              "revoked_by", "id")
+    readonly_fields = fields
+
+    @admin.display(description="state")
+    def state(self, obj):
+        return status_pill("cancelled", "revoked") if obj.is_revoked else status_pill("success", "active")
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj):
+        return ", ".join(sorted(obj.effective_scopes())) or "—"
+
+    def has_add_permission(self, request):
+        return request.user.has_perm(MANAGE)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ApiKeyCreateForm(request.POST or None, initial={"system": request.GET.get("system")})
+        if request.method == "POST" and form.is_valid():
+            try:
+                key, plaintext = api_key_create(
+                    system=form.cleaned_data["system"], scopes=form.cleaned_data["scopes"],
+                    name=form.cleaned_data["name"], actor=request.user.get_username(), source="admin",
+                )
+            except REFUSALS as exc:
+                form.add_error(None, exc.message)
+            else:
+                return _key_page(request, self, [(key, plaintext)], title="New API key — copy it now")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Create an API key",
+            "subtitle": None,
+            "opts": self.opts,
+            "form": form,
+            "all_scopes": ALL_SCOPES,
+        }
+        context.update(submit_label="Create the key",
+                       intro="The key is shown once, on the next page. Only a hash of it is stored.")
+        return TemplateResponse(request, "admin/core/form_page.html", context)
+
+
+class ExternalSystemForm(forms.Form):
+    slug = forms.SlugField(max_length=64, help_text="The value of externalSystem in the API, e.g. discord_bot. "
+                                                    "It can never change once used.")
+    name = forms.CharField(max_length=255, required=False)
+    scopes = forms.MultipleChoiceField(choices=Scope.choices, required=False, widget=forms.CheckboxSelectMultiple,
+                                       help_text="Leave all unticked for every scope.")
+    rate_limit = forms.CharField(max_length=32, required=False, help_text="Per key, e.g. 600/min (default).")
+
+
+@admin.register(ExternalSystem)
+class ExternalSystemAdmin(ReadOnlyAdmin):
+    list_display = ("slug", "name", "is_active", "scope_list", "rate_limit", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("slug", "name")
+    ordering = ("slug",)
+    readonly_fields = ("slug", "name", "is_active", "scope_list", "rate_limit", "created_at", "updated_at")
+    fields = readonly_fields
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj):
+        return ", ".join(obj.scopes) or "—"
+
+    def has_add_permission(self, request):
+        return request.user.has_perm(MANAGE)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ExternalSystemForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                system = external_system_create(
+                    slug=data["slug"], name=data["name"] or None, scopes=data["scopes"] or None,
+                    rate_limit=data["rate_limit"] or None, actor=request.user.get_username(), source="admin",
+                )
+            except REFUSALS as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, f"External system {system.slug} created. Now create its API key.",
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:astro_apikey_add") + f"?system={system.pk}")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Register an external system",
+            "subtitle": None,
+            "opts": self.opts,
+            "form": form,
+        }
+        context.update(submit_label="Register",
+                       intro="An external system (a SourceMod plugin, a Discord bot, a shop) acts through the API "
+                             "with its own keys, and sees only its own assignments.")
+        return TemplateResponse(request, "admin/core/form_page.html", context)

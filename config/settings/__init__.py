@@ -1,0 +1,1 @@
+"""Settings per environment: `base` (shared, no side effects), `dev`, `test`, `production`."""

@@ -1,0 +1,275 @@
+"""Settings every environment shares: each value comes from the environment, parsed strictly.
+
+Importing this module starts nothing and writes nothing. The environment modules
+beside it build on it: `dev` (a checkout: `make demo`, `manage.py`), `test` (the
+suite) and `production` (the default of manage.py, wsgi and Celery). Only `dev`
+and `test` start the embedded PostgreSQL/Redis, and only when DATABASE_URL /
+REDIS_URL are unset. See docs/operations.md for every variable; secrets accept a
+`NAME_FILE` variant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from astro.core import embedded
+from astro.core.env import (
+    env_bool,
+    env_choice,
+    env_decimal,
+    env_int,
+    env_int_mapping,
+    env_list,
+    env_str,
+    parse_inventories,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+# Off unless an environment module or the DEBUG variable says otherwise; every value
+# that depends on it is set by `apply_debug_defaults` at the end of each module.
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", None)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    # First, so that its admin/base_site.html (the console's look) overrides the admin's.
+    "astro.core",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    "astro.integrations",
+    "astro.console",
+    "audit",
+    "items",
+    "assignments",
+    "sync",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ------------------------------------------------------------------ services
+# Required here; `dev` and `test` export the embedded servers' URLs first when unset.
+DATABASE_URL = env_str("DATABASE_URL")
+REDIS_URL = env_str("REDIS_URL")
+
+DATABASES = {
+    "default": {
+        **dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True),
+        "TEST": {"NAME": env_str("ASTRO_TEST_DATABASE", "test_astro")},
+    }
+}
+if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL; Astro uses no other database.")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "astro"),
+    }
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / ".astro" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# Request bodies above this are refused (413) before any parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024, minimum=1024)
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # steampy and urllib3 would log request URLs that carry tokens at DEBUG.
+        "urllib3": {"level": "WARNING"},
+        "steampy": {"level": "WARNING"},
+    },
+}
+
+# -------------------------------------------------------------------- Celery
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# One message at a time per worker process: a slow Steam call must not hold
+# other deliveries hostage in a prefetch buffer.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Late acks are opted into per task (only idempotent tasks); this is the default.
+CELERY_TASK_ACKS_LATE = False
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240, minimum=10)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=15)
+# The longest countdown/ETA any task uses (retry backoff is capped at this).
+CELERY_MAX_COUNTDOWN_SECONDS = env_int("CELERY_MAX_COUNTDOWN_SECONDS", 3600, minimum=60)
+# Redis redelivers an unacked message after the visibility timeout; it must be
+# longer than any countdown, or a scheduled retry would run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": max(2 * CELERY_MAX_COUNTDOWN_SECONDS, env_int("CELERY_VISIBILITY_TIMEOUT", 7200)),
+}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --------------------------------------------------------------------- Steam
+# Live Steam when credentials are set; the local sandbox otherwise.
+STEAM_USERNAME = env_str("STEAM_USERNAME", None)
+STEAM_MODE = env_choice("STEAM_MODE", "live" if STEAM_USERNAME else "sandbox", {"live", "sandbox"})
+STEAM_SANDBOX_URL = env_str("STEAM_SANDBOX_URL", "http://127.0.0.1:8765")
+STEAM_SANDBOX_STATE_DIR = Path(env_str("STEAM_SANDBOX_STATE_DIR", str(embedded.data_root() / "sandbox")))
+STEAM_INVENTORIES = parse_inventories("STEAM_INVENTORIES", "730/2,730/16,440/2")
+STEAM_HTTP_TIMEOUT_SECONDS = env_int("STEAM_HTTP_TIMEOUT_SECONDS", 20, minimum=1)
+STEAM_INVENTORY_PAGE_SIZE = env_int("STEAM_INVENTORY_PAGE_SIZE", 1000, minimum=1, maximum=1000)
+STEAM_MARKET_CURRENCY = env_int("STEAM_MARKET_CURRENCY", 1, minimum=1)
+
+if STEAM_MODE == "sandbox":
+    # The sandbox's bot account: known, fake credentials (see astro/steam/sandbox).
+    STEAM_USERNAME = STEAM_USERNAME or "astro_sandbox_bot"
+    STEAM_PASSWORD = env_str("STEAM_PASSWORD", "sandbox-password")
+    STEAM_SHARED_SECRET = env_str("STEAM_SHARED_SECRET", "c2FuZGJveC1zaGFyZWQtc2VjcmV0LTAwMA==")
+    STEAM_IDENTITY_SECRET = env_str("STEAM_IDENTITY_SECRET", "c2FuZGJveC1pZGVudGl0eS1zZWNyZXQtMDA=")
+    STEAM_API_KEY = env_str("STEAM_API_KEY", "0123456789ABCDEF0123456789ABCDEF")
+else:
+    STEAM_PASSWORD = env_str("STEAM_PASSWORD", None)
+    STEAM_SHARED_SECRET = env_str("STEAM_SHARED_SECRET", None)
+    STEAM_IDENTITY_SECRET = env_str("STEAM_IDENTITY_SECRET", None)
+    STEAM_API_KEY = env_str("STEAM_API_KEY", None)
+# Alternative login path for live Steam when the password flow breaks: an
+# operator-provided refresh token or cookie string (steampy's login_cookies).
+STEAM_REFRESH_TOKEN = env_str("STEAM_REFRESH_TOKEN", None)
+STEAM_LOGIN_COOKIES = env_str("STEAM_LOGIN_COOKIES", None)
+
+# ------------------------------------------------------------------ delivery
+DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
+# Per assignment type, e.g. "giveaway:5,shop:2".
+DELIVERY_MAX_ATTEMPTS_BY_TYPE = env_int_mapping("DELIVERY_MAX_ATTEMPTS_BY_TYPE")
+DELIVERY_RETRY_BASE_SECONDS = env_int("DELIVERY_RETRY_BASE_SECONDS", 60, minimum=1)
+DELIVERY_OFFER_LIFETIME_SECONDS = env_int("DELIVERY_OFFER_LIFETIME_SECONDS", 6 * 3600, minimum=60)
+DELIVERY_POLL_INTERVAL_SECONDS = env_int("DELIVERY_POLL_INTERVAL_SECONDS", 30, minimum=1)
+DELIVERY_STUCK_AFTER_SECONDS = env_int("DELIVERY_STUCK_AFTER_SECONDS", 300, minimum=10)
+# The sweeper takes over an attempt that has been quiet this long; a worker still
+# inside its task must never be taken over, so this may not be shorter than a task may run.
+if DELIVERY_STUCK_AFTER_SECONDS < CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"DELIVERY_STUCK_AFTER_SECONDS={DELIVERY_STUCK_AFTER_SECONDS} must be at least "
+        f"CELERY_TASK_TIME_LIMIT={CELERY_TASK_TIME_LIMIT}."
+    )
+
+# ---------------------------------------------------------------------- sync
+SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 300, minimum=30)
+SYNC_MAX_REMOVALS_ABSOLUTE = env_int("SYNC_MAX_REMOVALS_ABSOLUTE", 50, minimum=0)
+SYNC_MAX_REMOVALS_PERCENT = env_decimal("SYNC_MAX_REMOVALS_PERCENT", "10")
+MARKET_PRICE_MAX_AGE_SECONDS = env_int("MARKET_PRICE_MAX_AGE_SECONDS", 6 * 3600, minimum=60)
+MARKET_PRICE_REQUESTS_PER_MINUTE = env_int("MARKET_PRICE_REQUESTS_PER_MINUTE", 20, minimum=1)
+
+# ----------------------------------------------------------------------- API
+API_MAX_ITEMS_PER_ASSIGNMENT = env_int("API_MAX_ITEMS_PER_ASSIGNMENT", 50, minimum=1, maximum=1000)
+API_MAX_EXTERNAL_CONTEXT_BYTES = env_int("API_MAX_EXTERNAL_CONTEXT_BYTES", 16 * 1024, minimum=256)
+API_DEFAULT_RATE_LIMIT = env_str("API_DEFAULT_RATE_LIMIT", "600/min")
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48, minimum=24)
+
+REST_FRAMEWORK = {
+    # By dotted path: the apps' views never import astro.integrations, which owns the keys.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["astro.integrations.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["astro.integrations.auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["astro.integrations.auth.ApiKeyRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Astro integration API",
+    "DESCRIPTION": "Assign items from the Astro bot's pool to Steam users, and follow their delivery.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+
+# ------------------------------------------------------------------- wiring
+# Named by dotted path so that settings, not imports, join the layers
+# (docs/architecture.md): the console's `setup_periodic_tasks` reads the list here.
+ASTRO_SCHEDULES = "config.schedules.SCHEDULES"
+
+
+def apply_debug_defaults(namespace: dict) -> None:
+    """Set what follows from DEBUG, once the environment module has decided DEBUG.
+
+    Every module calls this last. With DEBUG off a real SECRET_KEY is required; with
+    it on, one random key per checkout is kept in .astro/ so sessions survive restarts.
+    """
+    debug = namespace["DEBUG"]
+    if not namespace.get("SECRET_KEY"):
+        if not debug:
+            raise ImproperlyConfigured(
+                "SECRET_KEY is required when DEBUG is off (set SECRET_KEY or SECRET_KEY_FILE)."
+            )
+        namespace["SECRET_KEY"] = embedded.dev_secret_key()
+    namespace["ALLOWED_HOSTS"] = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if debug else [])
+    namespace["SESSION_COOKIE_SECURE"] = env_bool("SESSION_COOKIE_SECURE", not debug)
+    namespace["CSRF_COOKIE_SECURE"] = env_bool("CSRF_COOKIE_SECURE", not debug)

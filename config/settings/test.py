@@ -1,0 +1,19 @@
+"""The test suite: real PostgreSQL and Redis (embedded when none are configured), DEBUG off
+as in production. Only the secret and the cookie flags are test values: the browser
+tests talk plain http to a live server."""
+
+import os
+
+from astro.core import embedded
+
+ASTRO_CONFIGURED_SERVICES = embedded.ensure_services()
+# Exported, not just set: the Celery workers and sandboxes the suite starts read them.
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
+
+from config.settings.base import *  # noqa: E402,F403
+
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+apply_debug_defaults(globals())  # noqa: F405
