@@ -35,7 +35,7 @@ from astro.core.admin import (
     section,
     status_pill,
 )
-from astro.console.dashboard import money
+from astro.core.formatting import money
 from audit.models import SystemEvent
 
 CONTROL = "assignments.control_delivery"

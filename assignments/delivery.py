@@ -67,7 +67,7 @@ from assignments.models import (
     DeliveryAttempt,
     DeliveryStatus,
 )
-from astro.core.errors import Conflict, NotFound
+from astro.core.errors import Conflict, NotFound, ServiceUnavailable
 from astro.steam.errors import (
     SteamAmbiguousError,
     SteamAuthError,
@@ -75,11 +75,13 @@ from astro.steam.errors import (
     SteamPermanentError,
     SteamRateLimited,
     SteamTransientError,
+    is_bot_side,
+    needs_trade_protection_ack,
 )
 from astro.steam.types import AssetRef, OfferState, TradeOffer
-from astro.core.tasks import enqueue_on_commit
+from astro.core.tasks import enqueue
 from audit.services import record_event, record_events
-from items.models import Item, ItemStatus
+from items.models import CLAIMED, Item, ItemStatus
 
 logger = logging.getLogger(__name__)
 
@@ -132,9 +134,6 @@ CANCEL_ASSIGNMENT = "assignment_cancel"
 CANCEL_RESEND = "resend"
 CANCEL_DUPLICATE = "duplicate"
 
-# Steam send errors that are the bot's problem, not the user's: wait, never fail the user.
-_BOT_SIDE_CODES = {"bot_cannot_trade", "bot_trade_hold", "steam_limit_exceeded"}
-
 # CS2 trade protection lets a trade be reverted for 7 days; watch a little longer.
 REVERT_WATCH = timedelta(days=8)
 # Items Steam calls untradable without a date are looked at again after this long.
@@ -145,6 +144,8 @@ POLL_LOCK_KEY = "delivery:poll-lock"
 CLOCK_SLACK = timedelta(minutes=5)
 # The sweeper's beat interval; its queued messages expire after it.
 SWEEP_INTERVAL_SECONDS = 60
+# The delivery task's registered name (assignments/tasks.py): services queue it by name.
+DELIVER_TASK = "assignments.deliver_assignment"
 
 _TAG_RE = re.compile(r"astro:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):(\d+)")
 
@@ -159,11 +160,10 @@ class DeliveryRefused(Conflict):
     code = "delivery_refused"
 
 
-class DeliverySteamUnavailable(Conflict):
+class DeliverySteamUnavailable(ServiceUnavailable):
     """Steam did not answer an operator action; nothing changed, try again."""
 
     code = "steam_unavailable"
-    status = 503
 
 
 # ------------------------------------------------------------------- helpers
@@ -220,11 +220,9 @@ def _queue_sync() -> None:
 
 
 def _enqueue_delivery(assignment_id, *, countdown: float | None = None) -> None:
-    from assignments.tasks import deliver_assignment_task
-
     if countdown:
         countdown = min(countdown, settings.CELERY_MAX_COUNTDOWN_SECONDS)
-    enqueue_on_commit(deliver_assignment_task, str(assignment_id), countdown=countdown or None)
+    enqueue(DELIVER_TASK, str(assignment_id), countdown=countdown or None)
 
 
 def _load(assignment_id) -> Assignment:
@@ -298,7 +296,7 @@ def _release_items(assignment: Assignment, *, now, actor: str, source: str, why:
     ids = only if only is not None else _item_ids(assignment)
     released = list(
         Item.objects.filter(
-            id__in=ids, assigned_to_user_id=assignment.user_id, status__in=[ItemStatus.RESERVED, ItemStatus.IN_OFFER]
+            id__in=ids, assigned_to_user_id=assignment.user_id, status__in=CLAIMED
         ).values_list("id", flat=True)
     )
     Item.objects.filter(id__in=released).update(
@@ -408,7 +406,7 @@ def _claim(assignment_id, *, actor: str, source: str) -> _Claim | DeliveryRun:
             if problem:
                 return _wait(assignment, TRADE_URL_INVALID, now=now, until=None, actor=actor, source=source,
                              message=f"The user's trade URL cannot be used ({problem}); delivery starts when a new one is set.")
-            gone = [item for item in items if item.status not in (ItemStatus.RESERVED, ItemStatus.IN_OFFER)
+            gone = [item for item in items if item.status not in CLAIMED
                     or item.assigned_to_user_id != assignment.user_id]
             if gone:
                 names = ", ".join(f"{item.item_name} ({item.status})" for item in gone)
@@ -554,7 +552,7 @@ def _send(claim: _Claim, *, actor: str, source: str) -> DeliveryRun:
         return _send_failed_softly(claim, exc, STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
                                    actor=actor, source=source)
     except SteamPermanentError as exc:
-        if _needs_trade_protection_ack(exc):
+        if needs_trade_protection_ack(exc):
             # CS2 trade protection (July 2025): the bot must acknowledge the notice
             # once before it may trade. Do it, and let the next attempt send.
             try:
@@ -563,7 +561,7 @@ def _send(claim: _Claim, *, actor: str, source: str) -> DeliveryRun:
                 logger.warning("acknowledging trade protection failed: %s", ack_exc)
             return _send_failed_softly(claim, exc, STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
                                        actor=actor, source=source)
-        if exc.code in _BOT_SIDE_CODES:
+        if is_bot_side(exc):
             return _send_failed_softly(claim, exc, STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
                                        actor=actor, source=source)
         return _send_rejected(claim, exc, actor=actor, source=source)
@@ -581,10 +579,6 @@ def _renew_lease(claim: _Claim) -> bool:
     gateway bounds with STEAM_HTTP_TIMEOUT_SECONDS, far below the lease."""
     now = timezone.now()
     return Assignment.objects.filter(_still_ours(claim)).update(last_delivery_attempt_at=now, updated_at=now) == 1
-
-
-def _needs_trade_protection_ack(exc: SteamPermanentError) -> bool:
-    return exc.code == "trade_protection_not_acknowledged" or "acknowledge the trade protection" in str(exc)
 
 
 def _still_ours(claim: _Claim) -> Q:
@@ -935,7 +929,7 @@ def _invalid_items(assignment, attempt, offer: TradeOffer, *, now, actor, source
     items = list(Item.objects.filter(assignment_items__assignment=assignment))
     flagged_assets = {(a.app_id, a.asset_id) for a in offer.items_to_give if a.missing}
     flagged = [i.id for i in items if (i.steam_app_id, i.steam_asset_id) in flagged_assets] or [i.id for i in items]
-    Item.objects.filter(id__in=flagged, status__in=[ItemStatus.RESERVED, ItemStatus.IN_OFFER]).update(
+    Item.objects.filter(id__in=flagged, status__in=CLAIMED).update(
         status=ItemStatus.MISSING, assigned_to_user=None, assigned_at=None, delivery_trade_offer_id=None, updated_at=now
     )
     _item_events(assignment, flagged, "item.missing",
@@ -1133,8 +1127,6 @@ def delivery_sweep(*, now: datetime | None = None) -> int:
     lost its message: pending and due, or processing without an offer and either
     stuck (its worker gone for DELIVERY_STUCK_AFTER_SECONDS) or due for a retry.
     Highest assignment_priority first. Returns how many were queued."""
-    from assignments.tasks import deliver_assignment_task
-
     now = now or timezone.now()
     stuck_before = now - timedelta(seconds=settings.DELIVERY_STUCK_AFTER_SECONDS)
     due_time = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
@@ -1154,7 +1146,7 @@ def delivery_sweep(*, now: datetime | None = None) -> int:
     for assignment_id in due:
         # Expires with the next sweep: while workers are down, sweeps must not pile
         # up copies of the same message (duplicates would be harmless, only wasteful).
-        deliver_assignment_task.apply_async(args=[str(assignment_id)], expires=SWEEP_INTERVAL_SECONDS)
+        enqueue(DELIVER_TASK, str(assignment_id), expires=SWEEP_INTERVAL_SECONDS)
     return len(due)
 
 

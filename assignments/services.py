@@ -10,10 +10,10 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from assignments import delivery
 from assignments.models import Assignment, AssignmentItem, AssignmentStatus, DeliveryStatus
-from assignments.tasks import deliver_assignment_task
 from astro.core.errors import Conflict, InvalidInput, NotFound
-from astro.core.tasks import enqueue_on_commit
+from astro.core.tasks import enqueue
 from audit.services import record_event, record_events
 from items.services import user_get_or_create, user_set_trade_url
 
@@ -189,7 +189,7 @@ def assignment_create(
             }
             for item_id in item_ids
         ])
-        enqueue_on_commit(deliver_assignment_task, str(assignment.id))
+        enqueue(delivery.DELIVER_TASK, str(assignment.id))
     return assignment
 
 
@@ -247,9 +247,7 @@ def assignment_cancel(
         raise AssignmentNotFound()
     if assignment.status != AssignmentStatus.PROCESSING:
         raise AssignmentNotCancellable(assignment.status)
-    from assignments.delivery import delivery_cancel
-
-    delivery_cancel(assignment_id=assignment.id, actor=actor, source=source, reason=reason)
+    delivery.delivery_cancel(assignment_id=assignment.id, actor=actor, source=source, reason=reason)
     assignment = Assignment.objects.get(id=assignment.id)
     # Steam decided: the user accepted (delivered, or escrow) before the cancel reached the offer.
     if assignment.status != AssignmentStatus.CANCELLED:

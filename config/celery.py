@@ -1,4 +1,7 @@
-"""The one Celery app. Settings come from Django settings (CELERY_*)."""
+"""The one Celery app. Settings come from Django settings (CELERY_*).
+
+Every task's base class queues `.delay()` on commit (astro.core.tasks.OnCommitTask).
+"""
 
 import os
 
@@ -6,6 +9,6 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
-app = Celery("astro")
+app = Celery("astro", task_cls="astro.core.tasks:OnCommitTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

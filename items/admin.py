@@ -23,10 +23,10 @@ from astro.core.admin import (
     section,
     status_pill,
 )
-from astro.console.dashboard import game_name, money
+from astro.core.formatting import game_name, money
 from audit.models import SystemEvent
 from items import overrides
-from items.models import Item, ItemStatus, ReceivedVia, SteamUser
+from items.models import CLAIMED, Item, ItemStatus, ReceivedVia, SteamUser
 
 HISTORY_ROWS = 50
 OVERRIDES = "items.run_overrides"
@@ -256,7 +256,7 @@ class ItemAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
         if obj.status == ItemStatus.REMOVED:
             return {"level": "info", "text": "Removed: it left the inventory for a known reason. If Steam shows it "
                     "again, the next sync (or “Check Steam and restore”) brings it back."}
-        if obj.status in (ItemStatus.RESERVED, ItemStatus.IN_OFFER):
+        if obj.status in CLAIMED:
             return {"level": "info", "text": "Held by an assignment (below). If Steam no longer shows it, the sync "
                     "log reports it as a discrepancy: release it from its assignment so the rest can be delivered."}
         return None

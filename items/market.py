@@ -25,12 +25,12 @@ from django.utils import timezone
 from astro.steam.errors import SteamError, SteamPermanentError, SteamTransientError
 from audit.models import Source
 from audit.services import record_events
-from items.models import Item, ItemStatus
+from items.models import HELD_BY_BOT, Item
 
 logger = logging.getLogger(__name__)
 
 # Items still ours: their value matters for assignments and the dashboard.
-PRICED_STATUSES = (ItemStatus.AVAILABLE, ItemStatus.RESERVED, ItemStatus.IN_OFFER, ItemStatus.QUARANTINED)
+PRICED_STATUSES = HELD_BY_BOT
 RATE_KEY = "market-price:rate:{window}"
 COOLDOWN_KEY = "market-price:cooldown"
 CENT = Decimal("0.01")

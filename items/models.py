@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from astro.core.fields import FixedCharField
+from astro.core.steamids import STEAM_ID64_MAX, STEAM_ID64_MIN
 
 
 class SteamUser(models.Model):
@@ -32,9 +33,9 @@ class SteamUser(models.Model):
         db_table = "users"
         verbose_name = "Steam user"
         constraints = [
-            # steamid64 of an individual account: 76561197960265728 + 32-bit account id.
+            # steamid64 of an individual account (astro.core.steamids): account id 1 .. 2**32 - 1.
             models.CheckConstraint(
-                condition=Q(steam_id__gte=76561197960265728) & Q(steam_id__lte=76561202255233023),
+                condition=Q(steam_id__gte=STEAM_ID64_MIN) & Q(steam_id__lte=STEAM_ID64_MAX),
                 name="users_steam_id_individual_account",
             ),
         ]
@@ -51,6 +52,15 @@ class ItemStatus(models.TextChoices):
     MISSING = "missing", "Missing"
     REMOVED = "removed", "Removed"
     QUARANTINED = "quarantined", "Quarantined"
+
+
+# The status groups, defined here and imported everywhere else.
+# In the bot's inventory, whatever Astro is doing with them (the pool's value).
+HELD_BY_BOT = (ItemStatus.AVAILABLE, ItemStatus.RESERVED, ItemStatus.IN_OFFER, ItemStatus.QUARANTINED)
+# Claimed by an assignment: delivery owns them, sync never changes their status.
+CLAIMED = (ItemStatus.RESERVED, ItemStatus.IN_OFFER)
+# Gone from the bot's inventory.
+LEFT_BOT = (ItemStatus.DELIVERED, ItemStatus.REMOVED, ItemStatus.MISSING)
 
 
 class ReceivedVia(models.TextChoices):

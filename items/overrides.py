@@ -27,11 +27,11 @@ from assignments.models import (
     AssignmentStatus,
     DeliveryAttempt,
 )
-from astro.core.errors import Conflict, InvalidInput, NotFound
+from astro.core.errors import Conflict, NotFound
+from astro.core.reasons import clean_reason
 from audit.services import record_event
 from items.models import Item, ItemStatus, ReceivedVia
 
-MAX_REASON_LENGTH = 1000
 
 # Statuses from which "mark available again after a fresh check" applies: the
 # database believes the item left; Steam may show it is still there.
@@ -48,17 +48,6 @@ class OverrideRefused(Conflict):
 class RestoreOutcome:
     item: Item
     context_id: int  # where Steam showed the asset (it may have moved, e.g. 16 -> 2 after CS2 protection)
-
-
-def _clean_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("A reason is required for an operator override.", details={"reason": ["required"]})
-    if len(reason) > MAX_REASON_LENGTH:
-        raise InvalidInput(
-            f"The reason is longer than {MAX_REASON_LENGTH} characters.", details={"reason": ["too_long"]}
-        )
-    return reason
 
 
 def _load(item_id, *, lock: bool = False) -> Item:
@@ -110,7 +99,7 @@ def item_confirm_removed(*, item_id: uuid.UUID | str, actor: str, reason: str, s
     release it from that assignment first (or cancel the assignment), so that no
     delivery keeps waiting for an item that no longer exists.
     """
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason, what="an operator override")
     with transaction.atomic():
         item = _load(item_id, lock=True)
         row = _active_row(item.id)
@@ -152,7 +141,7 @@ def item_release_from_assignment(
     item (cancel the assignment instead: an assignment with nothing to deliver
     is not a delivery).
     """
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason, what="an operator override")
     releasable = (ItemStatus.RESERVED, ItemStatus.MISSING)
     with transaction.atomic():
         item = _load(item_id)
@@ -232,7 +221,7 @@ def item_restore_after_check(
     nothing happens and the override is refused. An item still held by a pending
     assignment goes back to `reserved` for it, not into the free pool.
     """
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason, what="an operator override")
     if transaction.get_connection().in_atomic_block:
         # The inventory read can take many seconds; a transaction held open across it
         # would pin row locks and a snapshot for that long.
@@ -315,7 +304,7 @@ def item_accept(*, item_id: uuid.UUID | str, actor: str, reason: str, source: st
     accepting records it (`received_via='operator'`, the event keeps the history).
     A quarantined item becomes `available`.
     """
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason, what="an operator override")
     with transaction.atomic():
         item = _load(item_id, lock=True)
         now = timezone.now()
@@ -341,7 +330,7 @@ def item_quarantine(*, item_id: uuid.UUID | str, actor: str, reason: str, source
     Only a free item: one that is reserved or in an offer belongs to a delivery,
     which must be cancelled first.
     """
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason, what="an operator override")
     with transaction.atomic():
         item = _load(item_id, lock=True)
         changed = Item.objects.filter(id=item.id, status=ItemStatus.AVAILABLE).update(

@@ -5,18 +5,16 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.utils import timezone
 
-from astro.core.errors import DomainError
+from astro.core.errors import InvalidInput
+from astro.core.steamids import account_id_of
 from astro.steam.errors import SteamPermanentError
 from astro.steam.parsing import parse_trade_url
 from audit.services import record_event
 from items.models import SteamUser
 
-STEAM_ID64_BASE = 76561197960265728
 
-
-class InvalidTradeUrl(DomainError):
+class InvalidTradeUrl(InvalidInput):
     code = "invalid_trade_url"
-    status = 400
     message = "The trade URL is not a valid Steam trade offer URL for this user."
 
 
@@ -24,7 +22,7 @@ def trade_url_normalize(trade_url: str, *, steam_id: int) -> str:
     """Check a trade URL belongs to `steam_id` and return it in canonical form.
 
     Format: https://steamcommunity.com/tradeoffer/new/?partner=<accountid>&token=<token>,
-    where accountid = steamid64 - 76561197960265728 (DESIGN §4). Parsed by the
+    where accountid = steamid64 - 76561197960265728. Parsed by the
     same function the delivery engine uses before sending, so a URL accepted here
     is never refused there. An offer sent to a trade URL goes to the URL's owner,
     so a URL of another account would deliver the items to the wrong person:
@@ -37,7 +35,7 @@ def trade_url_normalize(trade_url: str, *, steam_id: int) -> str:
         parsed = parse_trade_url(trade_url)
     except SteamPermanentError as exc:
         raise InvalidTradeUrl(f"Invalid trade URL: {exc}.", details={"field": "tradeUrl", "reason": "malformed"}) from None
-    account_id = steam_id - STEAM_ID64_BASE
+    account_id = account_id_of(steam_id)
     if parsed.account_id != account_id:
         raise InvalidTradeUrl(
             f"Invalid trade URL: its partner {parsed.account_id} is not {steam_id} (account id {account_id}).",
@@ -90,7 +88,7 @@ def user_set_trade_url(
             record_event(
                 event_type="user.trade_url_set", description=f"Trade URL of {steam_id} set.", actor=actor,
                 source=source, user_id=steam_id, external_system=external_system,
-                data={"partner": steam_id - STEAM_ID64_BASE},
+                data={"partner": account_id_of(steam_id)},
             )
             transaction.on_commit(lambda: _resume_deliveries(steam_id), robust=True)
         return SteamUser.objects.get(steam_id=steam_id)

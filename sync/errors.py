@@ -1,41 +1,39 @@
-"""Sync's domain errors: a stable machine-readable `code` and a message for people."""
+"""Sync's domain errors: a stable machine-readable `code` and a message for people.
+
+Each is one of the core's kinds (Conflict, NotFound, InvalidInput), which decide
+the HTTP status; `SyncError` marks them as sync's.
+"""
 
 from __future__ import annotations
 
-from astro.core.errors import DomainError
+from astro.core.errors import Conflict, DomainError, InvalidInput, NotFound
 
 
 class SyncError(DomainError):
     code = "sync_error"
-    status = 400
 
 
-class SyncBusy(SyncError):
+class SyncBusy(SyncError, Conflict):
     """Another sync (or a held-run apply) holds the sync lock right now."""
 
     code = "sync_running"
-    status = 409
 
 
-class SyncRunNotFound(SyncError):
+class SyncRunNotFound(SyncError, NotFound):
     code = "not_found"
-    status = 404
 
 
-class SyncNotHeld(SyncError):
+class SyncNotHeld(SyncError, Conflict):
     """Only an unresolved held run can be applied or discarded."""
 
     code = "sync_not_held"
-    status = 409
 
 
-class SyncHeldStale(SyncError):
+class SyncHeldStale(SyncError, Conflict):
     """The database moved since the run was held: its diff no longer applies as reviewed."""
 
     code = "sync_held_stale"
-    status = 409
 
 
-class SyncInvalidInput(SyncError):
+class SyncInvalidInput(SyncError, InvalidInput):
     code = "invalid_input"
-    status = 400

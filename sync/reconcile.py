@@ -27,14 +27,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from astro.core.steamids import STEAM_ID64_MAX, STEAM_ID64_MIN
 from audit.catalogue import EVENT_TYPES
 from audit.models import Source
+from items.models import CLAIMED, HELD_BY_BOT
 from sync.snapshot import Snapshot, TradeEvidence
 
-IN_POOL = ("available", "reserved", "in_offer", "quarantined")
+IN_POOL = HELD_BY_BOT
 # Delivery owns these: sync may refresh their descriptions but never their status.
-PROTECTED = ("reserved", "in_offer")
-STEAM_ID_MIN, STEAM_ID_MAX = 76561197960265728, 76561202255233023
+PROTECTED = CLAIMED
 SAMPLE_SIZE = 50
 
 ITEM_EVENT_TYPES = (
@@ -132,7 +133,7 @@ FROM (
 -- Who sent each new asset: the newest received trade naming it as its new asset id.
 UPDATE sync_present p
    SET recv_trade_id = t.trade_id,
-       recv_partner = CASE WHEN t.partner_steam_id BETWEEN {STEAM_ID_MIN} AND {STEAM_ID_MAX}
+       recv_partner = CASE WHEN t.partner_steam_id BETWEEN {STEAM_ID64_MIN} AND {STEAM_ID64_MAX}
                            THEN t.partner_steam_id END,
        recv_time = t.time_init, recv_other_asset_id = t.other_asset_id, recv_rollback = t.rollback
   FROM (SELECT DISTINCT ON (app_id, asset_id) * FROM sync_trade WHERE direction = 'received'

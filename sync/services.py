@@ -24,8 +24,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from astro.core.reasons import clean_reason
+from astro.core.tasks import enqueue
+from astro.steam import get_gateway
 from astro.steam.errors import SteamError
-from astro.core.tasks import enqueue_on_commit
 from audit.models import Source
 from audit.services import record_event
 from items.models import Item
@@ -97,9 +99,7 @@ def sync_request(*, trigger: str, actor: str) -> InventorySyncLog:
                 event_type="sync.requested", description=f"Inventory sync requested ({trigger}).",
                 actor=actor, source=_source_for(trigger), data={"sync_log_id": str(log.id), "trigger": trigger},
             )
-            from sync.tasks import sync_inventory_task
-
-            enqueue_on_commit(sync_inventory_task, sync_log_id=str(log.id), trigger=trigger, actor=actor)
+            enqueue("sync.tasks.sync_inventory_task", sync_log_id=str(log.id), trigger=trigger, actor=actor)
             return log
         raise SyncBusy("could not queue a sync: the queue kept changing; try again")
 
@@ -229,8 +229,6 @@ class _FetchRefused(Exception):
 
 def _fetch(*, gateway, first_import: bool, on_progress: SyncProgress | None) -> Snapshot:
     if gateway is None:
-        from astro.steam import get_gateway
-
         gateway = get_gateway()
     fetched_at = timezone.now()
     inventories = []
@@ -348,9 +346,7 @@ def _reconcile(log, *, snapshot: Snapshot, actor: str, first_import: bool, start
         _finish_success(log, plan=plan, applied=applied, db=db, snapshot_inventories=snapshot.inventories,
                         steam_count=snapshot.asset_count, actor=actor, started=started)
         if new_user_ids:
-            from items.tasks import profiles_refresh_task
-
-            enqueue_on_commit(profiles_refresh_task, steam_ids=new_user_ids)
+            enqueue("items.tasks.profiles_refresh_task", steam_ids=new_user_ids)
     return log
 
 
@@ -475,13 +471,6 @@ def _load_held(sync_log_id) -> InventorySyncLog:
     return log
 
 
-def _check_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise SyncInvalidInput("a reason is required", details={"reason": ["This field is required."]})
-    return reason
-
-
 def sync_apply_held(*, sync_log_id, actor: str, reason: str, source: str = Source.ADMIN) -> InventorySyncLog:
     """Apply a held run's diff, exactly the one the operator reviewed.
 
@@ -494,7 +483,7 @@ def sync_apply_held(*, sync_log_id, actor: str, reason: str, source: str = Sourc
     sync), nothing is applied and `SyncHeldStale` says so; discard the run and
     sync again. Takes the sync lock: raises `SyncBusy` while a sync runs.
     """
-    reason = _check_reason(reason)
+    reason = clean_reason(reason, what="a decision on a held sync", error=SyncInvalidInput)
     started = time.monotonic()
     with sync_lock() as locked:
         if not locked:
@@ -533,15 +522,13 @@ def sync_apply_held(*, sync_log_id, actor: str, reason: str, source: str = Sourc
                       "removed": log.items_removed_count, "updated": log.items_updated_count},
             )
             if applied.new_user_ids:
-                from items.tasks import profiles_refresh_task
-
-                enqueue_on_commit(profiles_refresh_task, steam_ids=applied.new_user_ids)
+                enqueue("items.tasks.profiles_refresh_task", steam_ids=applied.new_user_ids)
     return log
 
 
 def sync_discard_held(*, sync_log_id, actor: str, reason: str, source: str = Source.ADMIN) -> InventorySyncLog:
     """Discard a held run: nothing of it is ever applied, its kept snapshot is dropped."""
-    reason = _check_reason(reason)
+    reason = clean_reason(reason, what="a decision on a held sync", error=SyncInvalidInput)
     with transaction.atomic():
         log = _load_held(sync_log_id)
         log.resolution = "discarded"

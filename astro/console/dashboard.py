@@ -23,35 +23,22 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assignments.models import Assignment, AssignmentStatus
+from astro.core.formatting import currency_symbol, game_name, money
 from audit.models import SystemEvent
-from items.models import ItemStatus
+from items.models import HELD_BY_BOT, LEFT_BOT, ItemStatus
 from sync.models import InventorySyncLog
 
-GAME_NAMES = {730: "Counter-Strike 2", 440: "Team Fortress 2", 570: "Dota 2", 753: "Steam"}
-CURRENCY_SYMBOLS = {1: "$", 2: "£", 3: "€", 5: "₽", 6: "zł ", 7: "R$ ", 17: "₺", 23: "¥", 18: "₴"}
 
 # Items the bot holds: the pool proper (free, claimed, offered) and quarantined ones.
-HELD_STATUSES = (ItemStatus.AVAILABLE, ItemStatus.RESERVED, ItemStatus.IN_OFFER, ItemStatus.QUARANTINED)
 # Items that left: their departure time is when they stopped counting toward the pool.
-LEFT_STATUSES = (ItemStatus.DELIVERED, ItemStatus.REMOVED, ItemStatus.MISSING)
 FINISHED_SYNC = ("success", "held", "failed")
 
 VALUE_DAYS = 30
 SYNC_DAYS = 14
 
 
-def game_name(app_id: int) -> str:
-    return GAME_NAMES.get(app_id, f"App {app_id}")
-
-
-def money(value) -> str:
-    symbol = CURRENCY_SYMBOLS.get(settings.STEAM_MARKET_CURRENCY, "")
-    return f"{symbol}{Decimal(value or 0):,.2f}"
-
-
 def _money_tick(value: float, decimals: int) -> str:
-    symbol = CURRENCY_SYMBOLS.get(settings.STEAM_MARKET_CURRENCY, "")
-    return f"{symbol}{value:,.{decimals}f}"
+    return f"{currency_symbol()}{value:,.{decimals}f}"
 
 
 # ------------------------------------------------------------------ selectors
@@ -99,7 +86,7 @@ def pool_overview(*, days: int = VALUE_DAYS, now: datetime | None = None) -> Poo
     start_at = timezone.make_aware(datetime.combine(today - timedelta(days=days - 1), datetime.min.time()))
     with connection.cursor() as cursor:
         cursor.execute(_POOL_SQL, {"start": start_at, "tz": timezone.get_current_timezone_name(),
-                                   "left": [str(s) for s in LEFT_STATUSES]})
+                                   "left": [str(s) for s in LEFT_BOT]})
         rows = cursor.fetchall()
 
     by_status: dict[str, dict] = {s: {"count": 0, "value": Decimal(0)} for s in ItemStatus.values}
@@ -118,14 +105,14 @@ def pool_overview(*, days: int = VALUE_DAYS, now: datetime | None = None) -> Poo
             entry = by_status.setdefault(status, {"count": 0, "value": Decimal(0)})
             entry["count"] += count
             entry["value"] += value
-            if status in HELD_STATUSES:
+            if status in HELD_BY_BOT:
                 game = by_game.setdefault(app_id, {"count": 0, "value": Decimal(0), "available": 0})
                 game["count"] += count
                 game["value"] += value
                 if status == ItemStatus.AVAILABLE:
                     game["available"] += count
                     unexpected += from_sync
-    held_value = sum((by_status[s]["value"] for s in HELD_STATUSES), Decimal(0))
+    held_value = sum((by_status[s]["value"] for s in HELD_BY_BOT), Decimal(0))
 
     series = []
     held = held_value
@@ -138,7 +125,7 @@ def pool_overview(*, days: int = VALUE_DAYS, now: datetime | None = None) -> Poo
     return PoolOverview(
         by_status=by_status,
         by_game=dict(sorted(by_game.items(), key=lambda kv: -kv[1]["value"])),
-        held_count=sum(by_status[s]["count"] for s in HELD_STATUSES),
+        held_count=sum(by_status[s]["count"] for s in HELD_BY_BOT),
         held_value=held_value,
         unexpected=unexpected,
         value_series=series,
@@ -401,7 +388,7 @@ def dashboard_context(request) -> dict[str, Any]:
             "status": status, "label": label, "count": entry["count"], "value": money(entry["value"]),
             "share": round(100 * entry["count"] / biggest, 1),
             "url": _changelist("items.item", f"status__exact={status}"),
-            "held": status in HELD_STATUSES,
+            "held": status in HELD_BY_BOT,
         })
     game_rows = [
         {"name": game_name(app_id), "app_id": app_id, "count": g["count"], "available": g["available"],

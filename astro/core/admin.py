@@ -30,18 +30,16 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from astro.core.errors import DomainError
-from astro.steam.errors import SteamError
-from sync.errors import SyncError
+from astro.core.errors import DomainError, UpstreamError
+from astro.core.reasons import MAX_REASON_LENGTH
 
 # What a service raises when the decision does not apply (or Steam did not
 # answer): reported as "not done", never a 500, and nothing was changed.
-REFUSALS = (DomainError, SyncError, SteamError)
+REFUSALS = (DomainError, UpstreamError)
 
 # A list action runs its service once per selected row, each in its own
 # transaction; more than this at once is a mistake, not an operation.
 MAX_OBJECTS_PER_OPERATION = 200
-MAX_REASON_LENGTH = 1000
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -123,7 +121,7 @@ class Operation:
     """One operator decision offered by an admin.
 
     `run(obj, actor=..., reason=...)` calls the service for one object and returns
-    what it did, in words; it raises a `DomainError` (or a `SteamError`) when the
+    what it did, in words; it raises a `DomainError` (or an `UpstreamError`: Steam) when the
     decision does not apply, which the admin reports as "not done". For
     list-level operations (no object, e.g. "run a sync now") `obj` is None.
     `applies(obj)` only decides whether the object page shows the button; the

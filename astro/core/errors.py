@@ -43,6 +43,40 @@ class InvalidInput(DomainError):
     status = 400
 
 
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+    message = "Not allowed."
+
+
+class Unprocessable(DomainError):
+    """Well-formed, but contradicts what this request means (e.g. a reused Idempotency-Key)."""
+
+    code = "unprocessable"
+    status = 422
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency did not answer; nothing changed, the same request may succeed later."""
+
+    code = "service_unavailable"
+    status = 503
+
+
+class UpstreamError(Exception):
+    """A service outside Astro (Steam) refused or did not answer; nothing was changed.
+
+    `astro.steam.errors.SteamError` subclasses it, so the API handler and the admin
+    recognise such refusals without importing the gateway.
+    """
+
+    code = "upstream_error"
+    service = "An outside service"
+    # The API answers 503 with this code, naming `code` under details[details_key].
+    unavailable_code = "upstream_unavailable"
+    details_key = "upstreamCode"
+
+
 def filterset_valid(filterset):
     """Return filterset.qs, or raise InvalidInput naming each bad query parameter.
 

@@ -38,7 +38,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import exceptions
 
-from astro.core.errors import DomainError
+from astro.core.errors import Conflict, Unprocessable
 from astro.integrations.models import IdempotencyRecord, IdempotencyState
 
 HEADER = "Idempotency-Key"
@@ -53,15 +53,13 @@ class InvalidIdempotencyKey(exceptions.APIException):
     default_detail = "Idempotency-Key must be 1 to 255 visible ASCII characters."
 
 
-class IdempotencyKeyReused(DomainError):
+class IdempotencyKeyReused(Unprocessable):
     code = "idempotency_key_reused"
-    status = 422
     message = "This Idempotency-Key was already used with a different request."
 
 
-class IdempotencyKeyInUse(DomainError):
+class IdempotencyKeyInUse(Conflict):
     code = "idempotency_key_in_use"
-    status = 409
     message = "A request with this Idempotency-Key is still being processed; retry shortly."
 
 

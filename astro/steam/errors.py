@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import re
 
+from astro.core.errors import UpstreamError
 
-class SteamError(Exception):
+
+class SteamError(UpstreamError):
     """Base class. `code` is a stable machine-readable reason; `eresult` Steam's, if any."""
 
     code = "steam_error"
+    service = "Steam"
+    unavailable_code = "steam_unavailable"
+    details_key = "steamCode"
 
     def __init__(self, message: str, *, code: str | None = None, eresult: int | None = None, status: int | None = None):
         super().__init__(message)
@@ -210,3 +215,20 @@ def parse_retry_after(value: str | None) -> float | None:
     except ValueError:
         return None
     return seconds if seconds >= 0 else None
+
+
+# ------------------------------------------------------------- Steam quirks
+# What a refused send means for the caller, recognised here so that delivery
+# reads one function instead of Steam's codes and texts.
+
+# Refusals that are the bot's problem, not the user's: wait, never fail the user.
+BOT_SIDE_CODES = frozenset({"bot_cannot_trade", "bot_trade_hold"})
+
+
+def is_bot_side(exc: SteamError) -> bool:
+    return exc.code in BOT_SIDE_CODES
+
+
+def needs_trade_protection_ack(exc: SteamError) -> bool:
+    """CS2 trade protection: the bot must acknowledge the notice once before it may trade."""
+    return exc.code == "trade_protection_not_acknowledged" or "acknowledge the trade protection" in str(exc)

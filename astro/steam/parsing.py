@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from astro.core.steamids import steam_id_of
 from astro.steam.errors import SteamPermanentError, SteamTransientError
 from astro.steam.types import (
     InventoryItem,
@@ -29,16 +30,6 @@ from astro.steam.types import (
     TradeStatusCode,
 )
 
-STEAM_ID64_BASE = 76561197960265728
-
-
-def account_id_to_steam_id(account_id: int) -> int:
-    return STEAM_ID64_BASE + int(account_id)
-
-
-def steam_id_to_account_id(steam_id: int) -> int:
-    return int(steam_id) - STEAM_ID64_BASE
-
 
 # ------------------------------------------------------------------ trade URLs
 @dataclass(frozen=True)
@@ -48,7 +39,7 @@ class TradeUrl:
 
     @property
     def steam_id(self) -> int:
-        return account_id_to_steam_id(self.account_id)
+        return steam_id_of(self.account_id)
 
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -374,7 +365,7 @@ def parse_trade_offer(raw: dict[str, Any]) -> TradeOffer:
     trade_id = raw.get("tradeid")
     return TradeOffer(
         offer_id=str(raw["tradeofferid"]),
-        partner_steam_id=account_id_to_steam_id(_int(raw.get("accountid_other"), "accountid_other")),
+        partner_steam_id=steam_id_of(_int(raw.get("accountid_other"), "accountid_other")),
         message=raw.get("message") or "",
         state=parse_offer_state(raw.get("trade_offer_state")),
         is_our_offer=_flag(raw.get("is_our_offer", False)),

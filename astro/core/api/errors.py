@@ -21,8 +21,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer, CharField, DictField, JSONField
 
-from astro.core.errors import DomainError
-from astro.steam.errors import SteamError
+from astro.core.errors import DomainError, UpstreamError
 
 log = logging.getLogger("astro.api")
 
@@ -66,11 +65,12 @@ def api_exception_handler(exc, context):
     headers: dict[str, str] = {}
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
-    if isinstance(exc, SteamError):
+    if isinstance(exc, UpstreamError):
         # Only the delivery engine's cancel talks to Steam during a request; it changes nothing when Steam fails.
-        log.warning("Steam error during an API request: %s", exc.code)
+        log.warning("%s error during an API request: %s", exc.service, exc.code)
         return Response(
-            error_body("steam_unavailable", "Steam did not answer; nothing changed. Retry later.", {"steamCode": exc.code}),
+            error_body(exc.unavailable_code, f"{exc.service} did not answer; nothing changed. Retry later.",
+                       {exc.details_key: exc.code}),
             status=503, headers={"Retry-After": "30"},
         )
     if isinstance(exc, RequestDataTooBig):

@@ -10,8 +10,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-STEAM_ID64_BASE = 76561197960265728
-STEAM_ID64_MAX = 76561202255233023  # base + 2**32 - 1: the individual-account range
+from astro.core.steamids import STEAM_ID64_PATTERN, is_individual_steam_id
+
 
 
 class StrictInputSerializer(serializers.Serializer):
@@ -35,7 +35,7 @@ class StrictInputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-@extend_schema_field({"type": "string", "pattern": r"^7656119[0-9]{10}$", "example": "76561198123456789"})
+@extend_schema_field({"type": "string", "pattern": STEAM_ID64_PATTERN, "example": "76561198123456789"})
 class SteamIdField(serializers.Field):
     """A steamid64 of an individual account, as a JSON string or integer.
 
@@ -55,7 +55,7 @@ class SteamIdField(serializers.Field):
             if not (data.isascii() and data.isdigit() and len(data) <= 20):
                 self.fail("invalid")
             data = int(data)
-        if not STEAM_ID64_BASE < data <= STEAM_ID64_MAX:
+        if not is_individual_steam_id(data):
             self.fail("range")
         return data
 

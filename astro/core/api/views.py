@@ -6,12 +6,11 @@ import uuid
 
 from astro.core.api.plumbing import ApiCursorPagination
 from astro.core.api.serializers import parse_steam_id
-from astro.core.errors import DomainError, InvalidInput
+from astro.core.errors import Forbidden, InvalidInput
 
 
-class ExternalSystemMismatch(DomainError):
+class ExternalSystemMismatch(Forbidden):
     code = "external_system_mismatch"
-    status = 403
     message = "An API key may only act as its own external system."
 
 
