@@ -1,6 +1,7 @@
 # Astro: the two commands a newcomer needs.
 #   make demo  - run Astro (web, worker, beat, Steam sandbox) on this machine
-#   make test  - run the whole test suite on real PostgreSQL and Redis
+#   make test  - check the import contracts (.importlinter), then run the whole test
+#                suite on real PostgreSQL and Redis
 PYTHON ?= python3
 VENV := .venv
 INSTALLED := $(VENV)/.installed
@@ -22,4 +23,5 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED)
 	@scripts/ensure-browser
+	$(VENV)/bin/lint-imports
 	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/python -m pytest $(PYTEST_ARGS)

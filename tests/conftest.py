@@ -10,7 +10,7 @@ from hypothesis import settings as hypothesis_settings
 
 from astro.core import embedded
 
-pytest_plugins: list[str] = ["tests.sandbox_fixtures", "tests.admin_fixtures"]
+pytest_plugins: list[str] = ["tests.support.sandbox", "tests.support.admin", "tests.support.workers"]
 
 # In CI the property tests explore the same examples every run, so a red CI always
 # means a change broke something; on a developer's machine they explore afresh.

@@ -29,7 +29,7 @@ _started: set[str] = set()
 
 
 def data_root() -> Path:
-    return Path(os.environ.get("ASTRO_DATA_DIR") or Path(__file__).resolve().parent.parent / ".astro")
+    return Path(os.environ.get("ASTRO_DATA_DIR") or Path(__file__).resolve().parents[2] / ".astro")
 
 
 def _lock(name: str):

@@ -19,9 +19,9 @@ from audit.models import SystemEvent
 from items.models import Item
 from sync.models import InventorySyncLog
 from sync.services import sync_run
-from tests.admin_fixtures import events_of
+from tests.support.admin import events_of
 from tests.assignments.delivery_support import assign, steam_user, stock, wait_for
-from tests.factories import make_item, make_user
+from tests.support.factories import make_item, make_user
 
 
 def op_url(obj, name: str) -> str:

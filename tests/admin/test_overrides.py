@@ -21,9 +21,9 @@ from items.overrides import (
     item_release_from_assignment,
     item_restore_after_check,
 )
-from tests.admin_fixtures import events_of
+from tests.support.admin import events_of
 from tests.assignments.delivery_support import assign, steam_user, stock
-from tests.factories import make_item, make_user
+from tests.support.factories import make_item, make_user
 
 
 def _status(item) -> str:

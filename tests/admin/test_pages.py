@@ -16,7 +16,7 @@ from audit.services import record_event
 from items.models import Item
 from sync.models import InventorySyncLog
 from tests.assignments.delivery_support import assign
-from tests.factories import make_item, make_items, make_user
+from tests.support.factories import make_item, make_items, make_user
 
 
 @pytest.fixture

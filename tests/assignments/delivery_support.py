@@ -3,13 +3,13 @@ sandbox bot and in the pool, and assignments made through the product's service.
 
 from __future__ import annotations
 
-import time
 
 from assignments.models import Assignment, DeliveryAttempt
 from assignments.services import assignment_create
 from audit.models import SystemEvent
 from items.models import Item, SteamUser
-from tests.factories import make_item, make_user
+from tests.support.factories import make_item, make_user
+from tests.support.waiting import wait_for  # noqa: F401  (re-exported for the delivery tests)
 
 
 def stock(sandbox, count: int = 1, *, items: list[dict] | None = None) -> list[Item]:
@@ -58,15 +58,3 @@ def item_statuses(items: list[Item]) -> set[str]:
 
 def our_offers(sandbox, user_remote: dict, *, state: int | None = None) -> list[dict]:
     return sandbox.offers(partner=user_remote["steamId"], state=state)
-
-
-def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
-    """Poll until `predicate()` is truthy (the sandbox's users act on their own clock)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)

@@ -5,7 +5,7 @@ from django.db import DatabaseError, connection, transaction
 
 from audit.models import SystemEvent
 from audit.services import record_event
-from tests.factories import make_item
+from tests.support.factories import make_item
 
 
 def _event(**fields):

@@ -3,7 +3,7 @@ from django.db import transaction
 
 from audit.models import SystemEvent
 from audit.services import record_event, record_events
-from tests.factories import make_item
+from tests.support.factories import make_item
 
 
 @pytest.mark.django_db

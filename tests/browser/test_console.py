@@ -13,10 +13,10 @@ from assignments.models import Assignment
 from audit.models import SystemEvent
 from items.models import Item
 from sync.models import InventorySyncLog
-from tests.admin_fixtures import PASSWORD
+from tests.support.admin import PASSWORD
 from tests.assignments.delivery_support import assign, steam_user, stock, wait_for
 from tests.browser.conftest import shot
-from tests.factories import make_items
+from tests.support.factories import make_items
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,7 @@ from items.models import Item
 from sync.models import InventorySyncLog
 from sync.services import sync_run
 from tests.assignments.delivery_support import attempts, event_types, our_offers, reload
-from tests.e2e.conftest import wait_for
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

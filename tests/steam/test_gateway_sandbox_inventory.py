@@ -9,7 +9,7 @@ import pytest
 from astro.steam.errors import SteamPermanentError, SteamRateLimited, SteamTransientError
 from astro.steam.gateway import RetryPolicy
 from tests.steam.gateway_http import fresh_gateway, logins
-from tests.steam.test_parsing import FIXTURES, needs_fixtures
+from tests.steam.test_parsing import FIXTURES
 
 
 @pytest.fixture
@@ -21,7 +21,6 @@ def inventory_requests(sandbox, since=0):
     return sandbox.requests_log(since=since, path_prefix="/inventory/")
 
 
-@needs_fixtures
 def test_real_fixture_inventory_through_the_sandbox(sandbox, gateway):
     sandbox.load_inventory(FIXTURES / "inventory_with_properties.json")
 

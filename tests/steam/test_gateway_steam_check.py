@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 
 from astro.steam.gateway import GatewayConfig
-from tests.steam.test_parsing import FIXTURES, needs_fixtures
+from tests.steam.test_parsing import FIXTURES
 
 
 @pytest.fixture
@@ -21,7 +21,6 @@ def no_cached_session(sandbox):
     cache.delete(GatewayConfig.from_settings().session_key)
 
 
-@needs_fixtures
 def test_steam_check_prints_the_inventory_counts(sandbox, no_cached_session):
     sandbox.load_inventory(FIXTURES / "inventory_with_properties.json", appid=730, contextid=2)
     sandbox.generate_inventory(3, appid=440, contextid=2)

@@ -1,4 +1,4 @@
-"""Parsing real Steam responses (../shared/steam-fixtures) into astro.steam.types."""
+"""Parsing real Steam responses (tests/fixtures/steam) into astro.steam.types."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from astro.steam import parsing
 from astro.steam.errors import SteamPermanentError, SteamTransientError
 from astro.steam.types import OfferState, TradeStatusCode
 
-FIXTURES = Path(settings.BASE_DIR).parent / "shared" / "steam-fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "steam"  # real Steam captures (see its README)
 EXPECTED_FIXTURES = {
     "inventory_with_properties.json",
     "get_trade_offers.json",
@@ -23,23 +23,16 @@ EXPECTED_FIXTURES = {
     "confirmation.json",
 }
 
-needs_fixtures = pytest.mark.skipif(
-    not FIXTURES.is_dir(), reason=f"the real Steam fixtures folder {FIXTURES} is absent"
-)
-
-
 def fixture(name: str):
     return json.loads((FIXTURES / name).read_text())
 
 
-@needs_fixtures
 def test_every_fixture_file_has_a_parsing_test():
     # A new fixture must get a test here, not be silently ignored.
     assert {p.name for p in FIXTURES.glob("*.json")} == EXPECTED_FIXTURES
 
 
 # ------------------------------------------------------------------ inventory
-@needs_fixtures
 def test_inventory_page_joins_assets_descriptions_and_properties():
     page = parsing.parse_inventory_page(fixture("inventory_with_properties.json"), app_id=730, context_id=2)
 
@@ -67,7 +60,6 @@ def test_inventory_page_joins_assets_descriptions_and_properties():
     assert case.properties == []  # no asset_properties entry for this asset
 
 
-@needs_fixtures
 def test_inventory_page_without_assets_key_is_an_empty_page():
     raw = fixture("inventory_with_properties.json")
     empty = {k: v for k, v in raw.items() if k not in ("assets", "descriptions", "asset_properties", "more_items", "last_assetid")}
@@ -78,7 +70,6 @@ def test_inventory_page_without_assets_key_is_an_empty_page():
     assert page.items == [] and page.more_items is False and page.total_count == 0
 
 
-@needs_fixtures
 def test_inventory_asset_without_description_refuses_the_page():
     raw = fixture("inventory_with_properties.json")
     raw["descriptions"] = raw["descriptions"][:1]
@@ -92,7 +83,6 @@ def test_inventory_page_without_success_is_transient(payload):
         parsing.parse_inventory_page(payload, app_id=730, context_id=2)
 
 
-@needs_fixtures
 @pytest.mark.parametrize(
     ("owner_text", "expected"),
     [
@@ -118,7 +108,6 @@ def test_tradable_after_from_owner_descriptions(owner_text, expected):
     assert item.tradable_after == expected
 
 
-@needs_fixtures
 def test_tradable_after_from_cache_expiration_when_no_text():
     raw = fixture("inventory_with_properties.json")
     raw["descriptions"][0]["tradable"] = 0
@@ -127,7 +116,6 @@ def test_tradable_after_from_cache_expiration_when_no_text():
     assert item.tradable_after == datetime(2025, 7, 23, 7, 0, tzinfo=UTC)
 
 
-@needs_fixtures
 def test_untradable_without_date_has_no_tradable_after():
     raw = fixture("inventory_with_properties.json")
     raw["descriptions"][0]["tradable"] = 0
@@ -136,7 +124,6 @@ def test_untradable_without_date_has_no_tradable_after():
 
 
 # ------------------------------------------------------------------ classinfo
-@needs_fixtures
 def test_classinfo_description_normalizes_to_the_inventory_shape():
     description = parsing.normalize_description(fixture("classinfo_csgo.json"))
 
@@ -148,7 +135,6 @@ def test_classinfo_description_normalizes_to_the_inventory_shape():
     assert parsing.tradable_after_of(description) is None
 
 
-@needs_fixtures
 def test_get_asset_classinfo_keyed_by_class_and_instance():
     descriptions = parsing.parse_asset_classinfo(fixture("get_asset_classinfo.json"))
 
@@ -162,7 +148,6 @@ def test_get_asset_classinfo_keyed_by_class_and_instance():
 
 
 # --------------------------------------------------------------- trade offers
-@needs_fixtures
 def test_get_trade_offers_sent_and_received():
     page = parsing.parse_trade_offers(fixture("get_trade_offers.json"))
 
@@ -192,7 +177,6 @@ def test_get_trade_offers_sent_and_received():
     assert all(o.trade_id is None for o in page.sent + page.received if o.state is not OfferState.ACCEPTED)
 
 
-@needs_fixtures
 def test_get_trade_offer_single_and_unknown():
     offer_raw = fixture("get_trade_offers.json")["response"]["trade_offers_sent"][0]
     offer = parsing.parse_get_trade_offer({"response": {"offer": offer_raw, "descriptions": []}})
@@ -200,7 +184,6 @@ def test_get_trade_offer_single_and_unknown():
     assert parsing.parse_get_trade_offer({"response": {}}) is None
 
 
-@needs_fixtures
 def test_state_12_reverted_parses():
     offer_raw = dict(fixture("get_trade_offers.json")["response"]["trade_offers_sent"][0], trade_offer_state=12)
     assert parsing.parse_trade_offer(offer_raw).state is OfferState.REVERTED
@@ -212,7 +195,6 @@ def test_unknown_offer_state_is_transient():
 
 
 # ------------------------------------------------------------- confirmations
-@needs_fixtures
 def test_confirmation_entry():
     (entry,) = parsing.parse_confirmation_list({"success": True, "conf": [fixture("confirmation.json")]})
     assert entry.id == "13799599785"

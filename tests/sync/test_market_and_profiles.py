@@ -15,7 +15,7 @@ from items import market
 from items.market import market_refresh_values
 from items.models import Item, SteamUser
 from items.profiles import profiles_refresh
-from tests.factories import make_item, make_user
+from tests.support.factories import make_item, make_user
 
 pytestmark = pytest.mark.django_db
 

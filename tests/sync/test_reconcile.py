@@ -13,7 +13,7 @@ from audit.models import SystemEvent
 from items.models import Item, SteamUser
 from sync import reconcile
 from sync.snapshot import build_snapshot
-from tests.factories import make_item, make_user
+from tests.support.factories import make_item, make_user
 from tests.sync.builders import PARTNER, inventory, item, next_asset_id, trade
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from sync.errors import SyncHeldStale, SyncInvalidInput, SyncNotHeld, SyncRunNot
 from sync.lock import sync_lock
 from sync.models import InventorySyncLog, SyncHeldAsset
 from sync.snapshot import build_snapshot
-from tests.factories import make_user
+from tests.support.factories import make_user
 from tests.sync.builders import inventory, item
 
 pytestmark = pytest.mark.django_db

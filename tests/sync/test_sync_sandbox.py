@@ -21,7 +21,7 @@ from audit.models import SystemEvent
 from items.models import Item, SteamUser
 from sync.models import InventorySyncLog
 from sync.services import sync_apply_held, sync_run
-from tests.factories import make_user
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from items.models import Item
 from sync.models import InventorySyncLog
 from sync.services import sync_request
-from tests.e2e.conftest import celery_worker_factory, wait_for  # noqa: F401  (the fixture)
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ import requests
 from steampy.exceptions import ApiException
 from steampy.models import GameOptions
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "steam-fixtures"  # ../shared beside the checkout
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "steam"  # real Steam captures (see its README)
 BOT = 76561198080179568
 INVENTORY_URL = f"https://steamcommunity.com/inventory/{BOT}/730/2"
 

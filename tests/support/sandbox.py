@@ -25,7 +25,7 @@ import requests
 from steam_sandbox.account import BotAccount
 from astro.steam.transport import mount_transport
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 class SandboxError(Exception):

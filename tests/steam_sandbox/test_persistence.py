@@ -14,7 +14,8 @@ import pytest
 from django.conf import settings
 from steampy.models import Asset, GameOptions
 
-from tests.sandbox_fixtures import SandboxClient, mount_sandbox, start_sandbox
+from tests.support.sandbox import SandboxClient, mount_sandbox, start_sandbox
+from tests.support.waiting import wait_for
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -32,13 +33,6 @@ def own_sandbox(tmp_path, steam_sandbox):
     yield start
     for process in processes:
         process.kill()
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_the_world_survives_a_restart_sessions_included(own_sandbox):

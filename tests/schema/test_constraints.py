@@ -9,7 +9,7 @@ from django.utils import timezone
 from assignments.models import Assignment, AssignmentItem
 from items.models import Item
 from sync.models import InventorySyncLog
-from tests.factories import make_item, make_user
+from tests.support.factories import make_item, make_user
 
 
 def _assignment(user, status="pending"):

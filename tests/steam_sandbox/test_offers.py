@@ -9,7 +9,7 @@ from steampy.confirmation import ConfirmationExecutor, Tag
 from steampy.exceptions import InvalidCredentials
 from steampy.models import Asset, GameOptions
 
-from tests.sandbox_fixtures import SandboxError
+from tests.support.sandbox import SandboxError
 
 BOT = 76561198080179568
 ECON = "https://api.steampowered.com/IEconService"

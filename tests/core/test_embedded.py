@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = r"""
 import json, sys
@@ -70,3 +70,10 @@ def _check_start_keep_reuse(data_dir):
     assert third["started"] == ["postgres", "redis"]
     assert third["pg_value"] == "survives"
     assert third["redis_value"] == "survives"
+
+
+def test_the_data_folder_is_the_checkouts_dot_astro(monkeypatch):
+    from astro.core import embedded
+
+    monkeypatch.delenv("ASTRO_DATA_DIR", raising=False)
+    assert embedded.data_root() == ROOT / ".astro"
