@@ -1,12 +1,16 @@
-"""Reads of assignments, for the API and the admin."""
+"""Reads of assignments, for the API, the admin and the console's dashboard."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 import django_filters
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from astro.core.errors import filterset_valid
-from assignments.models import Assignment, AssignmentItem, AssignmentStatus
+from assignments.models import ACTIVE_ASSIGNMENT_STATUSES, Assignment, AssignmentItem, AssignmentStatus
 
 
 class AssignmentFilter(django_filters.FilterSet):
@@ -41,3 +45,34 @@ def assignment_get(*, assignment_id, external_system: str | None = None) -> Assi
     if external_system is not None:
         queryset = queryset.filter(external_system=external_system)
     return _with_items(queryset).first()
+
+
+def delivery_summary(*, now: datetime | None = None) -> dict[str, Any]:
+    """Deliveries in flight (by status and reason) and how the last 24 hours went (two queries)."""
+    now = now or timezone.now()
+    since = now - timedelta(hours=24)
+    in_flight = list(
+        Assignment.objects.filter(status__in=ACTIVE_ASSIGNMENT_STATUSES)
+        .values("status", "status_reason")
+        .annotate(count=Count("id"), oldest=Min("created_at"))
+        .order_by("status", "status_reason")
+    )
+    last_day = Assignment.objects.filter(
+        Q(status=AssignmentStatus.FAILED, failed_at__gte=since)
+        | Q(status=AssignmentStatus.DELIVERED, delivered_at__gte=since)
+    ).aggregate(
+        failed=Count("id", filter=Q(status=AssignmentStatus.FAILED)),
+        delivered=Count("id", filter=Q(status=AssignmentStatus.DELIVERED)),
+    )
+    pending = sum(r["count"] for r in in_flight if r["status"] == AssignmentStatus.PENDING)
+    processing = sum(r["count"] for r in in_flight if r["status"] == AssignmentStatus.PROCESSING)
+    oldest = min((r["oldest"] for r in in_flight), default=None)
+    return {
+        "in_flight": in_flight,
+        "pending": pending,
+        "processing": processing,
+        "total": pending + processing,
+        "oldest_age": (now - oldest) if oldest else None,
+        "failed_24h": last_day["failed"],
+        "delivered_24h": last_day["delivered"],
+    }

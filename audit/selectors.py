@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet
+from django.utils import timezone
 
 from astro.core.errors import filterset_valid
 from audit.models import Category, Severity, SystemEvent
@@ -32,3 +36,13 @@ def event_list(*, external_system: str | None = None, filters: dict | None = Non
     if filters is not None:
         queryset = filterset_valid(EventFilter(filters, queryset=queryset))
     return queryset
+
+
+def recent_errors(*, now: datetime | None = None, limit: int = 6) -> dict[str, Any]:
+    """Error and critical events of the last 24 hours: how many, and the newest few."""
+    now = now or timezone.now()
+    since = now - timedelta(hours=24)
+    errors = SystemEvent.objects.filter(created_at__gte=since, severity__in=["error", "critical"])
+    stats = errors.aggregate(count=Count("id"), newest=Max("created_at"))
+    newest = list(errors.order_by("-created_at")[:limit])
+    return {"count": stats["count"], "events": newest}

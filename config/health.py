@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -16,11 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from astro.core.api.errors import api_exception_handler
-
-
-def sync_max_age() -> timedelta:
-    # Three missed scheduled runs: one slow or skipped run is not an outage.
-    return timedelta(seconds=3 * settings.SYNC_INTERVAL_SECONDS)
+from sync.selectors import sync_last_success, sync_max_age
 
 
 def _database() -> dict:
@@ -58,18 +54,13 @@ def _steam_session() -> dict:
 
 
 def _last_sync() -> dict:
-    from sync.models import InventorySyncLog, SyncStatus
-
     try:
-        last = (
-            InventorySyncLog.objects.filter(sync_status=SyncStatus.SUCCESS)
-            .order_by("-sync_started_at").values_list("sync_completed_at", "sync_started_at").first()
-        )
+        last = sync_last_success()
     except Exception as exc:
         return {"ok": False, "error": type(exc).__name__}
     if last is None:
         return {"ok": False, "completedAt": None, "ageSeconds": None, "error": "no successful sync yet"}
-    completed: datetime = last[0] or last[1]
+    completed: datetime = last.sync_completed_at or last.sync_started_at
     age = timezone.now() - completed
     return {
         "ok": age <= sync_max_age(), "completedAt": completed.isoformat(), "ageSeconds": int(age.total_seconds()),

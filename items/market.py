@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
+from astro.steam import get_gateway
 from astro.steam.errors import SteamError, SteamPermanentError, SteamTransientError
 from audit.models import Source
 from audit.services import record_events
@@ -96,8 +97,6 @@ def market_refresh_values(*, actor: str, gateway=None, max_names: int | None = N
                 result.stopped = "rate_limit"
                 break
             if gateway is None:
-                from astro.steam import get_gateway
-
                 gateway = get_gateway()
             result.requests += 1
             try:
@@ -144,7 +143,7 @@ def _store(app_id: int, name: str, value: Decimal | None, *, actor: str) -> int:
             {
                 "event_type": "item.value_updated", "actor": actor, "source": Source.WORKER, "item_id": row["id"],
                 "description": f"Market value of {row['item_name']}: {row['market_value']} -> {value}.",
-                "data": {"previous": row["market_value"], "value": value, "market_hash_name": name,
+                "data": {"previous": row["market_value"], "value": value, "marketHashName": name,
                          "currency": settings.STEAM_MARKET_CURRENCY},
             }
             for row in changed

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from astro.steam import get_gateway
 from audit.models import Source
 from audit.services import record_events
 from items.models import SteamUser
@@ -44,8 +45,6 @@ def profiles_refresh(
     if not steam_ids:
         return 0
     if gateway is None:
-        from astro.steam import get_gateway
-
         gateway = get_gateway()
     refreshed = 0
     for start in range(0, len(steam_ids), BATCH_SIZE):

@@ -11,6 +11,7 @@ from astro.core.api.schema import CURSOR_PARAMETERS, READ_ERRORS, WRITE_ERRORS, 
 from astro.core.api.serializers import StrictInputSerializer, paginated
 from astro.core.api.views import paginate
 from sync.models import InventorySyncLog, SyncStatus, SyncTrigger
+from sync.services import sync_request
 
 
 class SyncRunOutput(serializers.Serializer):
@@ -57,7 +58,5 @@ class SyncRunsApi(ApiView):
     )
     def post(self, request):
         SyncRequestInput(data=request.data).is_valid(raise_exception=True)
-        from sync.services import sync_request
-
         run = sync_request(trigger=SyncTrigger.API, actor=self.client.slug)
         return Response(SyncRunOutput(run).data, status=202)

@@ -40,14 +40,3 @@ def sync_lock() -> Iterator[bool]:
     finally:
         conn.close()
 
-
-def sync_lock_held_elsewhere() -> bool:
-    """Whether some session holds the sync lock right now (for dashboards; racy by nature)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-            "AND ((classid::bigint << 32) | objid::bigint) = %s)",
-            [SYNC_LOCK_KEY],
-        )
-        return cursor.fetchone()[0]

@@ -21,7 +21,6 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import connections
 from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -359,19 +358,3 @@ def section(section_id: str, title: str, template: str, context: dict) -> dict:
 def status_pill(value: str, label: str | None = None):
     return format_html('<span class="astro-status astro-status-{}">{}</span>', value, label or value)
 
-
-def admin_link(obj, text=None):
-    """A link to an object's admin page (or an em dash for None)."""
-    if obj is None:
-        return "—"
-    opts = obj._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, text if text is not None else obj)
-
-
-def estimated_row_count(table: str, using: str = "default") -> int:
-    """PostgreSQL's planner estimate of a table's rows (no scan): for labels, never for logic."""
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [table])
-        row = cursor.fetchone()
-    return max(int(row[0]), 0) if row else 0

@@ -20,10 +20,15 @@ from pathlib import Path
 
 import requests
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from astro.core import embedded
+from astro.integrations.models import ApiKey, ExternalSystem
+from astro.integrations.services import api_key_create, external_system_create
+from items.services import user_set_trade_url
+from sync.services import sync_run
 
 DEMO_STATE = "demo.json"
 DEMO_SYSTEM = "sourcemod_giveaway"
@@ -105,8 +110,6 @@ class Command(BaseCommand):
         return set(getattr(settings, "ASTRO_CONFIGURED_SERVICES", set()))
 
     def _admin_login(self, state: dict) -> tuple[str, str]:
-        from django.contrib.auth import get_user_model
-
         User = get_user_model()
         username = "admin"
         password = state.setdefault("admin_password", secrets.token_urlsafe(12))
@@ -119,9 +122,6 @@ class Command(BaseCommand):
         return username, password
 
     def _demo_api_key(self, state: dict) -> str:
-        from astro.integrations.models import ApiKey, ExternalSystem
-        from astro.integrations.services import api_key_create, external_system_create
-
         system = ExternalSystem.objects.filter(slug=DEMO_SYSTEM).first() or external_system_create(
             slug=DEMO_SYSTEM, name="SourceMod giveaway (demo)", actor="demo", source="command"
         )
@@ -137,12 +137,11 @@ class Command(BaseCommand):
 
     def _start_sandbox(self, sandbox_port: int, sandbox_url: str) -> None:
         self._step(f"Starting the Steam sandbox on {sandbox_url}")
-        self._spawn("sandbox", [sys.executable, "-m", "steam_sandbox", "--port", str(sandbox_port)])
+        self._spawn("sandbox", [sys.executable, "-m", "steam_sandbox", "--port", str(sandbox_port),
+                               "--state-dir", str(settings.STEAM_SANDBOX_STATE_DIR)])
         self._wait_for_http(f"{sandbox_url}/sandbox/state", "sandbox")
 
     def _seed_sandbox(self, sandbox_url: str) -> None:
-        from items.services import user_set_trade_url
-
         state = requests.get(f"{sandbox_url}/sandbox/state", timeout=10).json()
         if not state.get("botItemCount"):
             requests.post(f"{sandbox_url}/sandbox/seed", timeout=30).raise_for_status()
@@ -161,8 +160,6 @@ class Command(BaseCommand):
         self._say(f"  demo Steam user {DEMO_USER_STEAM_ID} accepts offers after 5 s (trade URL on file)")
 
     def _first_sync(self) -> None:
-        from sync.services import sync_run
-
         self._step("Syncing the bot inventory")
         log = sync_run(trigger="command", actor="demo")
         self._say(
