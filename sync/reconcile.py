@@ -235,7 +235,7 @@ WITH partners AS (
     {_events_from('''SELECT 'user.created' AS event_type,
         format('Steam user %%s first seen, as the sender of items.', steam_id) AS description,
         steam_id AS user_id, NULL::uuid AS item_id,
-        jsonb_build_object('sync_log_id', %(sync_log_id)s::text) AS data, NULL AS severity
+        jsonb_build_object('syncLogId', %(sync_log_id)s::text) AS data, NULL AS severity
         FROM up WHERE inserted''')}
 )
 SELECT steam_id FROM up WHERE inserted
@@ -278,9 +278,9 @@ WITH src AS (
                         name, app_id, context_id, asset_id, recv_partner)
         END AS description,
         recv_partner AS user_id, id AS item_id,
-        jsonb_build_object('app_id', app_id, 'context_id', context_id,
-            'asset_id', asset_id::text, 'market_hash_name', market_hash_name, 'received_via', received_via,
-            'trade_id', recv_trade_id, 'sync_log_id', %(sync_log_id)s::text) AS data,
+        jsonb_build_object('appId', app_id, 'contextId', context_id,
+            'assetId', asset_id::text, 'marketHashName', market_hash_name, 'receivedVia', received_via,
+            'tradeId', recv_trade_id, 'syncLogId', %(sync_log_id)s::text) AS data,
         CASE WHEN received_via = 'sync' THEN 'warning' END AS severity
         FROM src''')}
 )
@@ -323,9 +323,9 @@ WITH upd AS (
              ELSE format('%%s (%%s/%%s/%%s) is back in the inventory (was %%s) and available again.', item_name,
                          steam_app_id, steam_context_id, steam_asset_id, old_status) END AS description,
         NULL::bigint AS user_id, id AS item_id,
-        jsonb_build_object('asset_id', steam_asset_id::text, 'changed', to_jsonb(changed),
-            'previous_status', old_status, 'previous_asset_id', relinked_from_asset_id::text,
-            'trade_id', recv_trade_id, 'sync_log_id', %(sync_log_id)s::text) AS data,
+        jsonb_build_object('assetId', steam_asset_id::text, 'changed', to_jsonb(changed),
+            'previousStatus', old_status, 'previousAssetId', relinked_from_asset_id::text,
+            'tradeId', recv_trade_id, 'syncLogId', %(sync_log_id)s::text) AS data,
         NULL AS severity
         FROM upd''')}
 )
@@ -362,9 +362,9 @@ WITH upd AS (
                         item_name, steam_app_id, steam_context_id, steam_asset_id, trade_id, partner_steam_id)
         END AS description,
         NULL::bigint AS user_id, id AS item_id,
-        jsonb_build_object('asset_id', steam_asset_id::text, 'previous_status', item_status,
-            'trade_id', trade_id, 'partner_steam_id', partner_steam_id::text,
-            'sync_log_id', %(sync_log_id)s::text) AS data,
+        jsonb_build_object('assetId', steam_asset_id::text, 'previousStatus', item_status,
+            'tradeId', trade_id, 'partnerSteamId', partner_steam_id::text,
+            'syncLogId', %(sync_log_id)s::text) AS data,
         CASE WHEN action = 'removed' THEN 'warning' END AS severity
         FROM upd''')}
 )

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from astro.core.casing import camel_keys
 from astro.core.reasons import clean_reason
 from astro.core.tasks import enqueue
 from astro.steam import get_gateway
@@ -97,7 +98,7 @@ def sync_request(*, trigger: str, actor: str) -> InventorySyncLog:
                 )
             record_event(
                 event_type="sync.requested", description=f"Inventory sync requested ({trigger}).",
-                actor=actor, source=_source_for(trigger), data={"sync_log_id": str(log.id), "trigger": trigger},
+                actor=actor, source=_source_for(trigger), data={"syncLogId": str(log.id), "trigger": trigger},
             )
             enqueue("sync.tasks.sync_inventory_task", sync_log_id=str(log.id), trigger=trigger, actor=actor)
             return log
@@ -122,7 +123,7 @@ def _record_skipped(*, trigger: str, actor: str, reason: str, details: dict | No
         )
         record_event(
             event_type="sync.skipped", description=f"Inventory sync ({trigger}) skipped: {reason}.",
-            actor=actor, source=_source_for(trigger), data={"sync_log_id": str(log.id), **(details or {})},
+            actor=actor, source=_source_for(trigger), data={"syncLogId": str(log.id), **camel_keys(details or {})},
         )
     logger.info("sync %s skipped: %s", log.id, reason)
     return log
@@ -141,7 +142,7 @@ def sync_skip_queued(*, sync_log_id, actor: str, reason: str) -> InventorySyncLo
         log = InventorySyncLog.objects.get(id=sync_log_id)
         record_event(
             event_type="sync.skipped", description=f"Queued inventory sync skipped: {reason}.", actor=actor,
-            source=Source.SYNC, data={"sync_log_id": str(log.id)},
+            source=Source.SYNC, data={"syncLogId": str(log.id)},
         )
         return log
 
@@ -334,7 +335,7 @@ def _reconcile(log, *, snapshot: Snapshot, actor: str, first_import: bool, start
             record_event(
                 event_type="sync.held", description=f"Inventory sync held: {log.error_message}", actor=actor,
                 source=Source.SYNC,
-                data={"sync_log_id": str(log.id), "hold_reasons": [r["code"] for r in reasons], "plan": plan.counts},
+                data={"syncLogId": str(log.id), "holdReasons": [r["code"] for r in reasons], "plan": plan.counts},
             )
             logger.warning("sync %s held: %s", log.id, log.error_message)
             return log
@@ -401,7 +402,7 @@ def _finish_success(log, *, plan, applied, db, snapshot_inventories, steam_count
         ),
         actor=actor, source=Source.SYNC,
         severity="warning" if log.discrepancies_found else None,
-        data={"sync_log_id": str(log.id), **details["breakdown"], "discrepancies": log.discrepancies_found},
+        data={"syncLogId": str(log.id), **camel_keys(details["breakdown"]), "discrepancies": log.discrepancies_found},
     )
 
 
@@ -429,7 +430,7 @@ def _fail(log, *, actor: str, code: str, message: str, started: float | None = N
         log.save()
         record_event(
             event_type="sync.failed", description=f"Inventory sync failed: {message}", actor=actor,
-            source=Source.SYNC, data={"sync_log_id": str(log.id), "code": code},
+            source=Source.SYNC, data={"syncLogId": str(log.id), "code": code},
             severity="warning" if queued else None,
         )
     logger.warning("sync %s failed (%s): %s", log.id, code, message)
@@ -451,7 +452,7 @@ def _supersede_held(log, *, actor: str) -> None:
         SyncHeldAsset.objects.filter(snapshot_id=held.id).delete()
         record_event(
             event_type="sync.discarded", description=f"Held sync {held.id} superseded by the newer sync {log.id}.",
-            actor="system", source=Source.SYNC, data={"sync_log_id": str(held.id), "superseded_by": str(log.id)},
+            actor="system", source=Source.SYNC, data={"syncLogId": str(held.id), "supersededBy": str(log.id)},
         )
 
 
@@ -518,7 +519,7 @@ def sync_apply_held(*, sync_log_id, actor: str, reason: str, source: str = Sourc
             record_event(
                 event_type="sync.applied", description=f"Held sync {log.id} applied by {actor}: {reason}",
                 actor=actor, source=source,
-                data={"sync_log_id": str(log.id), "reason": reason, "added": log.items_added_count,
+                data={"syncLogId": str(log.id), "reason": reason, "added": log.items_added_count,
                       "removed": log.items_removed_count, "updated": log.items_updated_count},
             )
             if applied.new_user_ids:
@@ -539,6 +540,6 @@ def sync_discard_held(*, sync_log_id, actor: str, reason: str, source: str = Sou
         SyncHeldAsset.objects.filter(snapshot_id=log.id).delete()
         record_event(
             event_type="sync.discarded", description=f"Held sync {log.id} discarded by {actor}: {reason}",
-            actor=actor, source=source, data={"sync_log_id": str(log.id), "reason": reason},
+            actor=actor, source=source, data={"syncLogId": str(log.id), "reason": reason},
         )
     return log

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from astro.console.dashboard import pool_overview
+from items.selectors import pool_overview
 from audit.services import record_event
 from items.models import Item
 from sync.models import InventorySyncLog

@@ -116,7 +116,7 @@ def check(log, world: World, before: dict) -> None:
     # Every changed item has its event, and every event names a changed item.
     after = item_states()
     changed = {item_id for item_id, state in after.items() if before.get(item_id) != state}
-    events = SystemEvent.objects.filter(event_data__sync_log_id=str(log.id), event_type__startswith="item.")
+    events = SystemEvent.objects.filter(event_data__syncLogId=str(log.id), event_type__startswith="item.")
     assert {e.item_id for e in events} == changed
     assert len(events) == len(changed)
     # The counters add up to the events.

@@ -85,7 +85,7 @@ def test_new_item_from_a_trade_is_attributed_and_its_sender_created():
     assert applied.new_user_ids == [PARTNER] and SteamUser.objects.filter(steam_id=PARTNER).exists()
     assert [e.user_id for e in events("user.created")] == [PARTNER]
     (added,) = [e for e in events("item.added") if e.item_id == row.id]
-    assert added.event_data["trade_id"] == t.trade_id and added.severity == "info"
+    assert added.event_data["tradeId"] == t.trade_id and added.severity == "info"
 
 
 def test_unexplained_new_item_is_flagged_for_the_operator():
@@ -133,7 +133,7 @@ def test_missing_item_that_comes_back_is_restored_and_freed():
     plan, applied = reconcile_once([back])
     assert applied.restored == 1 and by_asset(back.asset_id).status == "available"
     (event,) = events("item.restored")
-    assert event.event_data["previous_status"] == "missing"
+    assert event.event_data["previousStatus"] == "missing"
 
 
 def test_reverted_trade_brings_the_same_item_back_under_its_new_asset_id():
@@ -150,7 +150,7 @@ def test_reverted_trade_brings_the_same_item_back_under_its_new_asset_id():
     row.refresh_from_db()
     assert row.steam_asset_id == returned and row.status == "available" and row.received_via == "restored"
     (event,) = events("item.restored")
-    assert event.event_data["previous_asset_id"] == str(gift.asset_id)
+    assert event.event_data["previousAssetId"] == str(gift.asset_id)
 
 
 def test_only_really_changed_fields_are_written_and_named():

@@ -70,7 +70,7 @@ def test_description_and_tradability_changes_are_written_with_their_events(sandb
     assert log.items_updated_count == 2
     assert Item.objects.get(steam_asset_id=first).item_name == "Renamed by Steam"
     assert Item.objects.get(steam_asset_id=second).tradable is False
-    changed = SystemEvent.objects.filter(event_type="item.updated", event_data__sync_log_id=str(log.id))
+    changed = SystemEvent.objects.filter(event_type="item.updated", event_data__syncLogId=str(log.id))
     assert changed.count() == 2
 
 
