@@ -1,16 +1,12 @@
 """The Steam gateway: the one implementation of `SteamGateway`, on steampy 1.2.0.
 
-Live or sandbox differ only in `transport.mount_transport`. Everything else —
-login, session sharing, paging, error classification — is the same code.
-
-Session: one logged-in steampy session is shared by every process through the
-Django cache (Redis), keyed by mode + sandbox URL + username. A Redis lock makes
-sure only one process logs in at a time; the others wait and adopt its cookies.
-When Steam shows the session is gone (403 null on our own inventory, `needauth`
-on mobileconf, 401 on a send or a Web API call, a logged-out page) the gateway
-logs in again — or adopts the session another process just made — and repeats
-the request if it is safe to repeat. Credentials and tokens are never logged,
-never put in exception messages, never written to the database.
+Live or sandbox differ only in `transport.mount_transport`; being logged in is
+`session.SteamSession`'s business. This module does the Steam operations
+(inventory, offers, confirmations, trade status and history, market, profiles)
+on the logged-in client the session hands out. When Steam shows the session is
+gone (403 null on our own inventory, `needauth` on mobileconf, 401 on a send or a
+Web API call, a logged-out page) it asks the session to renew it and repeats the
+request if it is safe to repeat.
 
 Retries: idempotent reads are retried a bounded number of times with backoff
 (honouring Retry-After). A send is never repeated here: its caller owns the
@@ -20,32 +16,25 @@ Retries: idempotent reads are retried a bounded number of times with backoff
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import random
-import threading
 import time
-import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any, Callable, TypeVar
 
 import orjson
-import redis
 import requests
-import urllib3
 from django.conf import settings
-from django.core.cache import cache
 from steampy.exceptions import ConfirmationExpected, InvalidCredentials, TooManyRequests
 from steampy.models import Asset, Currency, GameOptions, SteamUrl
 
 from astro.steam import parsing
+from astro.steam.answers import check, check_recorded, json_body, nothing_was_sent, request, transport_error
 from astro.steam.errors import (
     ERESULT_NO_MATCH,
-    ERESULT_RATE_LIMIT_EXCEEDED,
     SteamAmbiguousError,
     SteamAuthError,
-    SteamError,
     SteamPermanentError,
     SteamRateLimited,
     SteamSessionExpired,
@@ -58,16 +47,8 @@ from astro.steam.errors import (
     parse_retry_after,
 )
 from astro.steam.parsing import ConfirmationListError
-from astro.steam.steampy_fixes import (
-    AstroSteamClient,
-    FixedConfirmationExecutor,
-    LoginStepFailed,
-    RecordedResponse,
-    check_steampy_version,
-    login_step_of,
-    parse_cookie_setting,
-)
-from astro.steam.transport import mount_transport
+from astro.steam.session import SessionConfig, SteamSession
+from astro.steam.steampy_fixes import AstroSteamClient, FixedConfirmationExecutor, check_steampy_version
 from astro.steam.types import (
     AssetRef,
     Inventory,
@@ -85,18 +66,22 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-MAX_INVENTORY_PAGE = 1000  # Steam answers 400 above this (DESIGN §4)
+MAX_INVENTORY_PAGE = 1000  # Steam answers HTTP 400 to a larger count
 PLAYER_SUMMARIES_BATCH = 100
 TRADE_HISTORY_PAGE = 100  # the limit with an access token
 MAX_OFFER_PAGES = 200
-SESSION_TTL_SECONDS = 20 * 3600  # web access tokens live ~24 h
 # Offer states in which an offer still waits for something (steam_check, callers).
 OPEN_OFFER_STATES = frozenset({OfferState.ACTIVE, OfferState.NEEDS_CONFIRMATION, OfferState.IN_ESCROW})
 
 
 @dataclass(frozen=True)
 class GatewayConfig:
-    """Everything the gateway reads from settings. Secrets are kept out of repr()."""
+    """Everything the gateway reads from settings. Secrets are kept out of repr().
+
+    It holds every `SessionConfig` field under the same name (`session_config`
+    hands them to the session); inventories, page_size and currency are the
+    operations' own.
+    """
 
     mode: str
     sandbox_url: str | None
@@ -114,27 +99,22 @@ class GatewayConfig:
 
     @classmethod
     def from_settings(cls) -> GatewayConfig:
+        session = SessionConfig.from_settings()
         return cls(
-            mode=settings.STEAM_MODE,
-            sandbox_url=settings.STEAM_SANDBOX_URL,
-            username=settings.STEAM_USERNAME,
-            password=settings.STEAM_PASSWORD,
-            shared_secret=settings.STEAM_SHARED_SECRET,
-            identity_secret=settings.STEAM_IDENTITY_SECRET,
-            api_key=settings.STEAM_API_KEY,
-            refresh_token=settings.STEAM_REFRESH_TOKEN,
-            login_cookies=settings.STEAM_LOGIN_COOKIES,
+            **{f.name: getattr(session, f.name) for f in fields(SessionConfig)},
             inventories=tuple((int(a), int(c)) for a, c in settings.STEAM_INVENTORIES),
-            timeout=float(settings.STEAM_HTTP_TIMEOUT_SECONDS),
             page_size=int(settings.STEAM_INVENTORY_PAGE_SIZE),
             currency=int(settings.STEAM_MARKET_CURRENCY),
         )
 
     @property
+    def session_config(self) -> SessionConfig:
+        return SessionConfig(**{f.name: getattr(self, f.name) for f in fields(SessionConfig)})
+
+    @property
     def session_key(self) -> str:
-        """The cache key of the shared session: a sandbox session is never used live."""
-        where = self.sandbox_url if self.mode == "sandbox" else "steam"
-        return f"steam-session:{self.mode}:{where}:{self.username or 'operator-session'}"
+        """The shared session's cache key. Prefer `astro.steam.session_state()` to reading the entry."""
+        return self.session_config.cache_key
 
 
 @dataclass(frozen=True)
@@ -154,20 +134,6 @@ class RetryPolicy:
         return min(self.base_delay * 2 ** (attempt - 1), self.max_delay) * random.uniform(0.8, 1.2)
 
 
-def _transport_error(exc: requests.RequestException, what: str) -> SteamTransientError:
-    # Never str(exc): requests puts the URL, with its access_token, in the message.
-    kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
-    return SteamTransientError(f"{what}: {kind} ({type(exc).__name__})", code="steam_unreachable")
-
-
-def _nothing_was_sent(exc: requests.RequestException) -> bool:
-    """True when the request never left: no connection was made."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(exc, requests.ConnectionError) and isinstance(reason, urllib3.exceptions.NewConnectionError)
-
-
 class SteampyGateway:
     """See the module docstring and `astro.steam.types.SteamGateway`."""
 
@@ -179,177 +145,20 @@ class SteampyGateway:
             raise ValueError(f"STEAM_MARKET_CURRENCY={config.currency} is not a Steam currency code") from None
         self.config = config
         self.retry = retry or RetryPolicy()
-        self._lock = threading.RLock()
-        self._client: AstroSteamClient | None = None
-        self._version: str | None = None
-        self._login_path: str | None = None
-        self._anonymous: AstroSteamClient | None = None
-        self._redis: redis.Redis | None = None
+        self.steam_session = SteamSession(config.session_config)
 
     # ================================================================ session
     @property
     def bot_steam_id(self) -> int:
-        client, _ = self._current()
-        return client.steam_id
+        return self.steam_session.current().client.steam_id
 
     @property
     def login_path(self) -> str | None:
         """How the current session was made: "password", "refresh_token" or "cookies"."""
-        return self._login_path
+        return self.steam_session.login_path
 
     def ensure_session(self) -> None:
-        self._current()
-
-    def _current(self) -> tuple[AstroSteamClient, str]:
-        with self._lock:
-            if self._client is None:
-                self._establish(stale_version=None)
-            return self._client, self._version
-
-    def _renew(self, stale_version: str) -> None:
-        """Replace a session Steam no longer accepts (unless someone already did)."""
-        with self._lock:
-            if self._client is not None and self._version != stale_version:
-                return  # another thread of this process renewed it meanwhile
-            log.warning("Steam session expired; renewing it (%s)", self.config.mode)
-            self._client = None
-            self._establish(stale_version=stale_version)
-
-    def _establish(self, *, stale_version: str | None) -> None:
-        cached = self._cache_read()
-        if cached and cached["version"] != stale_version and self._adopt(cached):
-            return
-        with self._login_lock():
-            # Another process may have logged in while we waited for the lock.
-            cached = self._cache_read()
-            if cached and cached["version"] != stale_version and self._adopt(cached):
-                return
-            client, path = self._login()
-            state = {
-                "version": uuid.uuid4().hex,
-                "login_path": path,
-                "steam_id": client.steam_id,
-                "cookies": client.export_cookies(),
-                "logged_in_at": datetime.now(UTC).isoformat(),
-            }
-            try:
-                cache.set(self.config.session_key, state, timeout=SESSION_TTL_SECONDS)
-            except Exception as exc:  # the cache is Redis; a failed write only costs a later login
-                log.warning("could not store the Steam session in the cache: %s", type(exc).__name__)
-            self._client, self._version, self._login_path = client, state["version"], path
-
-    def _cache_read(self) -> dict[str, Any] | None:
-        try:
-            cached = cache.get(self.config.session_key)
-        except Exception as exc:
-            raise SteamTransientError(f"the session cache (Redis) is unavailable: {type(exc).__name__}") from None
-        if isinstance(cached, dict) and {"version", "cookies", "login_path"} <= cached.keys():
-            return cached
-        return None
-
-    def _adopt(self, cached: dict[str, Any]) -> bool:
-        """Use the session another process (or an earlier client) made; False if unusable."""
-        client = self._new_client()
-        try:
-            client.restore(cached["cookies"])
-        except (LoginStepFailed, KeyError, TypeError, ValueError):
-            log.warning("ignoring an unusable cached Steam session")
-            return False
-        self._client, self._version, self._login_path = client, cached["version"], cached["login_path"]
-        return True
-
-    def _login_lock(self):
-        if self._redis is None:
-            self._redis = redis.Redis.from_url(settings.REDIS_URL)
-        # Long enough for steampy's slowest login (its RSA step alone may try 6 times).
-        hold = int(self.config.timeout * 12 + 30)
-        lock = self._redis.lock(f"{self.config.session_key}:login-lock", timeout=hold, blocking_timeout=hold)
-        return _LockContext(lock)
-
-    def _new_client(self) -> AstroSteamClient:
-        c = self.config
-        client = AstroSteamClient(
-            api_key=c.api_key, username=c.username, password=c.password,
-            shared_secret=c.shared_secret, identity_secret=c.identity_secret,
-        )
-        mount_transport(client.session, mode=c.mode, sandbox_url=c.sandbox_url, timeout=c.timeout)
-        return client
-
-    def _login_paths(self) -> list[tuple[str, Callable[[AstroSteamClient], None]]]:
-        c = self.config
-        paths: list[tuple[str, Callable[[AstroSteamClient], None]]] = []
-        if c.login_cookies:
-            def with_cookies(client: AstroSteamClient) -> None:
-                try:
-                    cookies = parse_cookie_setting(c.login_cookies)
-                except ValueError as exc:
-                    raise LoginStepFailed("reading STEAM_LOGIN_COOKIES", str(exc)) from None
-                client.login_with_cookies(cookies)
-            paths.append(("cookies", with_cookies))
-        if c.refresh_token:
-            paths.append(("refresh_token", lambda client: client.login_with_refresh_token(c.refresh_token)))
-        if c.username and c.password and c.shared_secret:
-            paths.append(("password", lambda client: client.login_with_password()))
-        return paths
-
-    def _login(self) -> tuple[AstroSteamClient, str]:
-        """Try each configured login path in turn; say which failed and why."""
-        paths = self._login_paths()
-        if not paths:
-            raise SteamAuthError(
-                "no Steam login is configured: set STEAM_USERNAME, STEAM_PASSWORD and STEAM_SHARED_SECRET, "
-                "or STEAM_REFRESH_TOKEN, or STEAM_LOGIN_COOKIES",
-                code="steam_login_not_configured",
-            )
-        failures: list[SteamAuthError] = []
-        for path, attempt in paths:
-            client = self._new_client()
-            client.recorder.reset()
-            try:
-                attempt(client)
-            except Exception as exc:  # steampy fails with anything from KeyError to JSONDecodeError
-                error = self._login_failure(path, client.recorder.first_failure(), exc)
-                if isinstance(error, SteamTransientError):
-                    raise error from None  # Steam is unreachable or busy: another path would fare no better
-                log.warning("Steam login via %s failed: %s", path, error)
-                failures.append(error)
-                continue
-            log.info("Steam login via %s succeeded (steamid %s)", path, client.steam_id)
-            return client, path
-        last = failures[-1]
-        raise SteamAuthError(
-            "Steam login failed: " + "; ".join(str(f) for f in failures),
-            code=last.code, eresult=last.eresult, status=last.status, login_path=last.login_path,
-        )
-
-    @staticmethod
-    def _login_failure(path: str, recorded: RecordedResponse | None, exc: Exception) -> SteamError:
-        label = {"password": "password login", "refresh_token": "refresh-token login", "cookies": "cookie login"}[path]
-        if isinstance(exc, requests.RequestException):
-            return SteamTransientError(
-                f"{label}: cannot reach Steam during {login_step_of(recorded)} ({type(exc).__name__})",
-                code="steam_unreachable",
-            )
-        status = recorded.status if recorded else None
-        eresult = getattr(exc, "eresult", None)
-        if eresult is None and recorded is not None:
-            eresult = recorded.eresult
-        if status == 429 or eresult == ERESULT_RATE_LIMIT_EXCEEDED:
-            return SteamRateLimited(
-                f"{label}: Steam is throttling logins ({eresult_label(eresult)})",
-                status=status, eresult=eresult, retry_after=parse_retry_after(recorded.retry_after if recorded else None),
-            )
-        if status is not None and status >= 500:
-            return SteamTransientError(f"{label}: Steam answered HTTP {status} during {login_step_of(recorded)}",
-                                       status=status, eresult=eresult)
-        if isinstance(exc, LoginStepFailed):
-            step, detail = exc.step, exc.detail
-        else:
-            step = login_step_of(recorded)
-            detail = f"HTTP {status}, {eresult_label(eresult)}, steampy raised {type(exc).__name__}"
-            if isinstance(exc, (KeyError, InvalidCredentials)):
-                detail += f" {exc}"
-        return SteamAuthError(f"{label} failed at {step}: {detail}", login_path=path, status=status, eresult=eresult)
+        self.steam_session.current()
 
     # ============================================================ plumbing
     def _read(self, what: str, fn: Callable[[AstroSteamClient], T]) -> T:
@@ -357,14 +166,14 @@ class SteampyGateway:
         renewed = False
         attempt = 0
         while True:
-            client, version = self._current()
+            login = self.steam_session.current()
             try:
-                return fn(client)
+                return fn(login.client)
             except SteamSessionExpired as exc:
                 if renewed:
                     raise SteamAuthError(f"{what}: Steam rejected a freshly made session ({exc})",
-                                         login_path=self._login_path) from None
-                self._renew(version)
+                                         login_path=self.steam_session.login_path) from None
+                self.steam_session.renew(login)
                 renewed = True
             except SteamTransientError as exc:
                 attempt += 1
@@ -373,55 +182,6 @@ class SteampyGateway:
                     raise
                 log.info("%s: %s; trying again in %.1fs", what, exc, delay)
                 time.sleep(delay)
-
-    @staticmethod
-    def _request(client: AstroSteamClient, method: str, url: str, *, what: str, **kwargs) -> requests.Response:
-        try:
-            return client.session.request(method, url, **kwargs)
-        except requests.RequestException as exc:
-            raise _transport_error(exc, what) from None
-
-    @staticmethod
-    def _raise_for_status(status: int, headers: dict | requests.structures.CaseInsensitiveDict, text: str, what: str, *,
-                          forbidden_means_expired: bool) -> None:
-        if status == 429:
-            raise SteamRateLimited(f"{what}: Steam answered 429 (too many requests)", status=429,
-                                   retry_after=parse_retry_after(headers.get("Retry-After")))
-        if status == 401 or (status == 403 and forbidden_means_expired):
-            raise SteamSessionExpired(f"{what}: Steam answered {status}: the session expired", status=status)
-        if status >= 500:
-            header = headers.get("X-eresult")
-            eresult = int(header) if header and header.isdigit() else None
-            detail = ""
-            try:
-                body = json.loads(text)
-            except ValueError:
-                body = None
-            if isinstance(body, dict):
-                detail = str(body.get("strError") or body.get("error") or "")
-                eresult = eresult or eresult_from_text(detail)
-            message = f"{what}: Steam answered HTTP {status}" + (f": {clean_error_text(detail)}" if detail else "")
-            raise classify_eresult(eresult, message, status=status)
-        if status >= 400:
-            raise SteamPermanentError(f"{what}: Steam answered HTTP {status}", status=status)
-
-    def _check(self, response: requests.Response, what: str, *, forbidden_means_expired: bool) -> None:
-        self._raise_for_status(response.status_code, response.headers, response.text, what,
-                               forbidden_means_expired=forbidden_means_expired)
-
-    def _check_recorded(self, recorded: RecordedResponse | None, what: str, *, forbidden_means_expired: bool) -> None:
-        if recorded is not None:
-            headers = {"Retry-After": recorded.retry_after, "X-eresult": str(recorded.eresult or "")}
-            self._raise_for_status(recorded.status, headers, recorded.text, what,
-                                   forbidden_means_expired=forbidden_means_expired)
-
-    @staticmethod
-    def _json(response: requests.Response, what: str) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise SteamTransientError(f"{what}: Steam answered HTTP {response.status_code} without JSON",
-                                      status=response.status_code) from None
 
     def _api_get(self, client: AstroSteamClient, interface: str, method: str, version: str, params: dict[str, Any],
                  *, what: str, use_key: bool = False, none_on_eresult: frozenset[int] = frozenset()) -> Any:
@@ -439,13 +199,13 @@ class SteampyGateway:
         except InvalidCredentials:
             raise SteamAuthError(f"{what}: Steam rejects STEAM_API_KEY", code="steam_api_key_invalid") from None
         except requests.RequestException as exc:
-            raise _transport_error(exc, what) from None
-        self._check(response, what, forbidden_means_expired=not (use_key and self.config.api_key))
+            raise transport_error(exc, what) from None
+        check(response, what, forbidden_means_expired=not (use_key and self.config.api_key))
         header = response.headers.get("X-eresult", "")
         eresult = int(header) if header.isdigit() else None
         if eresult in none_on_eresult:
             return None
-        payload = self._json(response, what)
+        payload = json_body(response, what)
         inner = payload.get("response") if isinstance(payload, dict) else None
         # A false X-eresult 2 comes with a full body (node-steam-tradeoffer-manager); only an
         # empty answer with a non-OK eresult is an error.
@@ -506,14 +266,14 @@ class SteampyGateway:
         if start:
             params["start_assetid"] = start
         url = f"{SteamUrl.COMMUNITY_URL}/inventory/{client.steam_id}/{app_id}/{context_id}"
-        response = self._request(client, "GET", url, params=params, what=what)
+        response = request(client, "GET", url, params=params, what=what)
         if response.status_code == 400:
             raise SteamPermanentError(
                 f"{what}: Steam refused count={count} (HTTP 400); lower STEAM_INVENTORY_PAGE_SIZE",
                 code="inventory_page_refused", status=400,
             )
         # 403 with a null body on our *own* inventory means the session is gone.
-        self._check(response, what, forbidden_means_expired=True)
+        check(response, what, forbidden_means_expired=True)
         # A page is ~1.2 MB of JSON: orjson decodes the bytes ~2x faster than
         # requests' .json() (the stdlib decoder), which was most of a 100,000-item read.
         # The decoded page is ~100,000 containers without a single reference cycle,
@@ -549,7 +309,8 @@ class SteampyGateway:
         url = parsing.parse_trade_url(trade_url)
         if not assets:
             raise SteamPermanentError("an offer must give at least one item", code="invalid_request")
-        client, version = self._current()
+        login = self.steam_session.current()
+        client = login.client
         steampy_assets = [
             Asset(str(a.asset_id), GameOptions(str(a.app_id), str(a.context_id)), a.amount) for a in assets
         ]
@@ -562,8 +323,8 @@ class SteampyGateway:
             # also a RequestException: this clause must come first).
             result = None
         except requests.RequestException as exc:
-            if _nothing_was_sent(exc):
-                raise _transport_error(exc, "send offer") from None
+            if nothing_was_sent(exc):
+                raise transport_error(exc, "send offer") from None
             raise SteamAmbiguousError(
                 f"send offer: {'timed out' if isinstance(exc, requests.Timeout) else 'connection lost'} after "
                 f"sending ({type(exc).__name__}); the offer may exist"
@@ -579,11 +340,11 @@ class SteampyGateway:
             # steampy returns Steam's error dict instead of raising.
             error = classify_send_error(str(result["strError"]), status=status)
             if isinstance(error, SteamSessionExpired):
-                self._renew(version)
+                self.steam_session.renew(login)
             raise error
         if status == 401:
             # "Not logged in": Steam took nothing. Log in again for the caller's next try.
-            self._renew(version)
+            self.steam_session.renew(login)
             raise SteamSessionExpired("send offer: Steam answered 401 (session expired); nothing was sent", status=401)
         if status == 429:
             raise SteamRateLimited("send offer: Steam answered 429; nothing was sent", status=429,
@@ -609,20 +370,20 @@ class SteampyGateway:
         except (ValueError, KeyError, IndexError, TypeError):
             # Unreadable details/ajaxop answers (before RequestException: requests'
             # JSONDecodeError is both).
-            self._check_recorded(client.recorder.last, what, forbidden_means_expired=True)
+            check_recorded(client.recorder.last, what, forbidden_means_expired=True)
             raise SteamTransientError(f"{what}: unreadable mobileconf answer") from None
         except ConfirmationListError as exc:
             if exc.needauth:
                 raise SteamSessionExpired(f"{what}: mobileconf answered needauth") from None
             raise SteamTransientError(f"{what}: {exc}") from None
         except ConfirmationExpected:
-            self._check_recorded(client.recorder.last, what, forbidden_means_expired=True)
+            check_recorded(client.recorder.last, what, forbidden_means_expired=True)
             return self._confirmation_absent(client, offer_id)
         except InvalidCredentials:
             raise SteamAuthError(f"{what}: Steam rejects the confirmation keys; check STEAM_IDENTITY_SECRET "
                                  "and the clock", code="steam_identity_secret_invalid") from None
         except requests.RequestException as exc:
-            raise _transport_error(exc, what) from None
+            raise transport_error(exc, what) from None
         if not (isinstance(result, dict) and result.get("success")):
             self._confirmation_absent(client, offer_id)
 
@@ -687,13 +448,13 @@ class SteampyGateway:
         except ValueError:  # a non-JSON body; requests' JSONDecodeError is also a RequestException
             result = None
         except requests.RequestException as exc:
-            raise _transport_error(exc, what) from None
+            raise transport_error(exc, what) from None
         if isinstance(result, dict) and result.get("tradeofferid"):
             return
         recorded = client.recorder.last
         str_error = result.get("strError") if isinstance(result, dict) else None
         if not str_error:
-            self._check_recorded(recorded, what, forbidden_means_expired=True)
+            check_recorded(recorded, what, forbidden_means_expired=True)
             raise SteamTransientError(f"{what}: unreadable answer from Steam")
         offer = self._fetch_offer(client, offer_id)
         if offer is not None and offer.state in (OfferState.CANCELED, OfferState.CANCELED_BY_SECOND_FACTOR):
@@ -744,9 +505,9 @@ class SteampyGateway:
         """POST /trade/new/acknowledge once (CS2 trade protection, July 2025). Idempotent."""
         def post(client: AstroSteamClient) -> None:
             what = "acknowledge trade protection"
-            response = self._request(client, "POST", f"{SteamUrl.COMMUNITY_URL}/trade/new/acknowledge",
+            response = request(client, "POST", f"{SteamUrl.COMMUNITY_URL}/trade/new/acknowledge",
                                      data={"sessionid": client._get_session_id(), "message": 1}, what=what)
-            self._check(response, what, forbidden_means_expired=True)
+            check(response, what, forbidden_means_expired=True)
             if parsing.is_logged_out_page(response.text):
                 raise SteamSessionExpired(f"{what}: Steam showed the logged-out page")
 
@@ -763,11 +524,11 @@ class SteampyGateway:
             try:
                 return int(client.get_escrow_duration(canonical))
             except requests.RequestException as exc:
-                raise _transport_error(exc, what) from None
+                raise transport_error(exc, what) from None
             except ValueError:
                 pass  # steampy's text_between found no g_daysMyEscrow
             recorded = client.recorder.last
-            self._check_recorded(recorded, what, forbidden_means_expired=True)
+            check_recorded(recorded, what, forbidden_means_expired=True)
             page = recorded.text if recorded else ""
             if parsing.is_logged_out_page(page):
                 raise SteamSessionExpired(f"{what}: Steam showed the logged-out page")
@@ -794,7 +555,7 @@ class SteampyGateway:
     def get_market_price(self, *, app_id: int, market_hash_name: str) -> MarketPrice | None:
         """market/priceoverview in STEAM_MARKET_CURRENCY (no login needed). None if not listed."""
         what = f"market price of {market_hash_name!r}"
-        client = self._anonymous_client()
+        client = self.steam_session.anonymous_client()
         attempt = 0
         while True:
             try:
@@ -817,39 +578,10 @@ class SteampyGateway:
             raise SteamRateLimited(f"{what}: Steam answered 429", status=429,
                                    retry_after=parse_retry_after(recorded.retry_after if recorded else None)) from None
         except requests.RequestException as exc:
-            raise _transport_error(exc, what) from None
+            raise transport_error(exc, what) from None
         recorded = client.recorder.last
         if recorded is not None and recorded.status >= 400 and not (isinstance(payload, dict) and "success" in payload):
-            self._check_recorded(recorded, what, forbidden_means_expired=False)
+            check_recorded(recorded, what, forbidden_means_expired=False)
         if payload is None:
             raise SteamTransientError(f"{what}: Steam answered without JSON")
         return parsing.parse_market_price(payload, currency=self.config.currency)
-
-    def _anonymous_client(self) -> AstroSteamClient:
-        with self._lock:
-            if self._anonymous is None:
-                self._anonymous = self._new_client()
-            return self._anonymous
-
-
-class _LockContext:
-    """The Redis login lock; failing to get it is transient (another login is slow)."""
-
-    def __init__(self, lock):
-        self._lock = lock
-
-    def __enter__(self):
-        try:
-            acquired = self._lock.acquire()
-        except redis.RedisError as exc:
-            raise SteamTransientError(f"cannot take the Steam login lock: {type(exc).__name__}") from None
-        if not acquired:
-            raise SteamTransientError("another process is still logging in to Steam", code="steam_login_busy")
-        return self
-
-    def __exit__(self, *exc_info):
-        try:
-            self._lock.release()
-        except redis.exceptions.LockError:
-            log.warning("the Steam login lock expired before the login finished")
-        return False

@@ -68,7 +68,8 @@ def test_unreachable_steam_is_transient_not_auth(sandbox):
 
 
 def _session_cookie(gateway, name: str) -> str:
-    (value,) = [c.value for c in gateway._client.session.cookies if c.name == name and c.domain == "steamcommunity.com"]
+    cookies = gateway.steam_session.current().client.session.cookies
+    (value,) = [c.value for c in cookies if c.name == name and c.domain == "steamcommunity.com"]
     return value
 
 
@@ -170,7 +171,7 @@ def test_no_secret_reaches_the_logs_or_the_errors(sandbox, caplog):
     gateway = fresh_gateway()
     sandbox.add_items(count=1)
     gateway.fetch_inventory(730, 2)
-    access_token = gateway._client.access_token
+    access_token = gateway.steam_session.current().client.access_token
     sandbox.set_fault("latency", ms=1500, count=1, pathPrefix="/IEconService/")
     slow = fresh_gateway(timeout=1.0, retry=RetryPolicy(attempts=1))
     slow.ensure_session()
@@ -183,5 +184,5 @@ def test_no_secret_reaches_the_logs_or_the_errors(sandbox, caplog):
     text = caplog.text + str(timed_out.value) + str(failed.value)
     c = gateway.config
     for secret in (c.password, c.shared_secret, c.identity_secret, c.api_key, access_token,
-                   slow._client.access_token, "wrong-password-value"):
+                   slow.steam_session.current().client.access_token, "wrong-password-value"):
         assert secret and secret not in text
