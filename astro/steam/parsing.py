@@ -1,7 +1,7 @@
 """Steam JSON -> the dataclasses of astro/steam/types.py.
 
-Pure functions, no HTTP: they are tested against the real responses in
-../shared/steam-fixtures/. A response that does not have the shape Steam gives
+Pure functions, no HTTP: they are tested against the real Steam responses in
+tests/fixtures/steam/. A response that does not have the shape Steam gives
 raises `SteamTransientError` (a garbled or cut answer is Steam's hiccup, not a
 reason to believe the data), never returns half of what was asked.
 """

@@ -5,8 +5,8 @@ This is the only place where live and sandbox mode differ. In sandbox mode a
 STEAM_SANDBOX_URL over plain http and keeps the original `Host` header (the
 sandbox routes on it). The request object the session sees is untouched, so
 every URL, every cookie domain (steampy reads cookies by domain) and steampy's
-whole code path, login included, are exactly as against live Steam
-(DESIGN §4). Requests to any other host are refused in sandbox mode, so a test
+whole code path, login included, are exactly as against live Steam.
+Requests to any other host are refused in sandbox mode, so a test
 or a demo can never reach the real Steam or anything else by accident.
 
 Both modes put a timeout on every request (steampy passes none) and never retry

@@ -214,7 +214,7 @@ def test_confirmation_list_needauth_and_message():
 
 
 # --------------------------------------------------------------------- trades
-TRADE_STATUS = {  # STEAM-ENDPOINTS.md §4.4 (real response, JR issue #8)
+TRADE_STATUS = {  # a real GetTradeStatus answer: CS2 items received in context 16, moved to 2
     "response": {"trades": [{
         "tradeid": "798942565122442387", "steamid_other": "76561198046968201", "time_init": 1752644003, "status": 3,
         "assets_received": [{"appid": 730, "contextid": "16", "assetid": "45177073411", "amount": "1",
@@ -256,7 +256,7 @@ def test_trade_history_page():
 
 # -------------------------------------------------------------------- players
 def test_player_summaries():
-    players = parsing.parse_player_summaries({"response": {"players": [{  # STEAM-ENDPOINTS.md §6
+    players = parsing.parse_player_summaries({"response": {"players": [{  # as Steam answers it
         "steamid": "76561198155110999", "communityvisibilitystate": 3, "profilestate": 1,
         "personaname": "engineer trading", "profileurl": "https://steamcommunity.com/profiles/76561198155110999/",
         "avatar": "https://avatars.steamstatic.com/x.jpg", "avatarfull": "https://avatars.steamstatic.com/x_full.jpg",

@@ -289,7 +289,7 @@ def test_access_token_is_never_printed(capsys):
 
 # ------------------------------------------------------- TOTP / confirmation keys
 def test_confirmation_key_and_device_id_vectors():
-    # Vectors from STEAM-ENDPOINTS.md §5 (steamguard-cli).
+    # steamguard-cli's answers for this identity secret, time and steamid.
     assert guard.generate_confirmation_key(IDENTITY_SECRET, "conf", 1617591917) == b"NaL8EIMhfy/7vBounJ0CvpKbrPk="
     assert guard.generate_device_id(str(BOT)) == "android:1fa4e85b-2756-abd6-4aa8-b185fc5cb359"
 
