@@ -24,6 +24,8 @@ from assignments.models import (
     AssignmentStatus,
     DeliveryAttempt,
     DeliveryStatus,
+    StatusReason,
+    WAITING_FOR_URL,
 )
 from assignments.services import assignment_cancel
 from astro.core.admin import (
@@ -41,23 +43,15 @@ from audit.models import SystemEvent
 CONTROL = "assignments.control_delivery"
 HISTORY_ROWS = 50
 
-# The stable status_reason codes of assignments.delivery: filter choices that cost no DISTINCT scan.
-STATUS_REASONS = (
-    delivery.TRADE_URL_REQUIRED, delivery.TRADE_URL_INVALID, delivery.ITEMS_NOT_TRADABLE, delivery.SENDING,
-    delivery.CANCELLING, delivery.STEAM_UNAVAILABLE, delivery.SEND_OUTCOME_UNKNOWN, delivery.AWAITING_CONFIRMATION,
-    delivery.AWAITING_ACCEPTANCE, delivery.ESCROW, "offer_expired", "offer_cancelled", "offer_countered",
-    "offer_cancelled_by_second_factor", "offer_invalid", "offer_timed_out", delivery.DECLINED,
-    delivery.INVALID_ITEMS, delivery.REVERTED, delivery.ATTEMPTS_EXHAUSTED, delivery.STEAM_REJECTED,
-    delivery.ITEMS_UNAVAILABLE,
-)
-
 
 class StatusReasonFilter(admin.SimpleListFilter):
+    """The StatusReason codes: filter choices that cost no DISTINCT scan."""
+
     title = "why (status reason)"
     parameter_name = "status_reason__exact"
 
     def lookups(self, request, model_admin):
-        return [(code, code.replace("_", " ")) for code in STATUS_REASONS]
+        return StatusReason.choices
 
     def queryset(self, request, queryset):
         return queryset.filter(status_reason=self.value()) if self.value() else queryset
@@ -195,7 +189,7 @@ class AssignmentAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
             return {"level": "warn" if obj.status_reason else "info",
                     "text": f"Waiting to be sent{reason}.{error}"
                     + (" The external system sets the user's trade URL through the API; delivery starts then."
-                       if obj.status_reason in (delivery.TRADE_URL_REQUIRED, delivery.TRADE_URL_INVALID) else "")}
+                       if obj.status_reason in WAITING_FOR_URL else "")}
         if obj.status == AssignmentStatus.DELIVERED:
             return {"level": "ok", "text": "Delivered: the user accepted the offer."}
         return {"level": "info", "text": "Cancelled: its items went back to the pool."}

@@ -59,13 +59,16 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from assignments.models import (
+    HOLDING_REASONS,
     OPEN_ATTEMPT_OUTCOMES,
+    WAITING_FOR_URL,
     Assignment,
     AssignmentItem,
     AssignmentStatus,
     AttemptOutcome,
     DeliveryAttempt,
     DeliveryStatus,
+    StatusReason,
 )
 from astro.core.errors import Conflict, NotFound, ServiceUnavailable
 from astro.steam.errors import (
@@ -88,40 +91,17 @@ logger = logging.getLogger(__name__)
 SYSTEM = "system"
 WORKER = "worker"
 
-# ------------------------------------------------------------ status reasons
-TRADE_URL_REQUIRED = "trade_url_required"
-TRADE_URL_INVALID = "trade_url_invalid"
-ITEMS_NOT_TRADABLE = "items_not_tradable"
-SENDING = "sending"
-CANCELLING = "cancelling"
-STEAM_UNAVAILABLE = "steam_unavailable"
-SEND_OUTCOME_UNKNOWN = "send_outcome_unknown"
-AWAITING_CONFIRMATION = "awaiting_confirmation"
-AWAITING_ACCEPTANCE = "awaiting_acceptance"
-ESCROW = "escrow"
-DECLINED = "declined"
-INVALID_ITEMS = "invalid_items"
-REVERTED = "reverted"
-ATTEMPTS_EXHAUSTED = "attempts_exhausted"
-STEAM_REJECTED = "steam_rejected"
-ITEMS_UNAVAILABLE = "items_unavailable"
-
-# A worker (or a cancel) is inside the Steam calls of the current attempt.
-HOLDING_REASONS = (SENDING, CANCELLING)
-# Nothing can start until a person or Steam changes something.
-WAITING_FOR_URL = (TRADE_URL_REQUIRED, TRADE_URL_INVALID)
-
 # Offer states that end an attempt undelivered but allow another one.
 _RETRY_STATES = {
-    OfferState.EXPIRED: (AttemptOutcome.EXPIRED, "offer_expired", "expired"),
-    OfferState.CANCELED: (AttemptOutcome.CANCELLED, "offer_cancelled", "was cancelled outside Astro"),
-    OfferState.COUNTERED: (AttemptOutcome.COUNTERED, "offer_countered", "was countered by the user"),
+    OfferState.EXPIRED: (AttemptOutcome.EXPIRED, StatusReason.OFFER_EXPIRED, "expired"),
+    OfferState.CANCELED: (AttemptOutcome.CANCELLED, StatusReason.OFFER_CANCELLED, "was cancelled outside Astro"),
+    OfferState.COUNTERED: (AttemptOutcome.COUNTERED, StatusReason.OFFER_COUNTERED, "was countered by the user"),
     OfferState.CANCELED_BY_SECOND_FACTOR: (
         AttemptOutcome.CANCELLED_BY_SECOND_FACTOR,
-        "offer_cancelled_by_second_factor",
+        StatusReason.OFFER_CANCELLED_BY_SECOND_FACTOR,
         "was cancelled by a second factor (mobile confirmation refused)",
     ),
-    OfferState.INVALID: (AttemptOutcome.INVALID, "offer_invalid", "became invalid"),
+    OfferState.INVALID: (AttemptOutcome.INVALID, StatusReason.OFFER_INVALID, "became invalid"),
 }
 _RETRY_OUTCOMES = [outcome for outcome, _, _ in _RETRY_STATES.values()] + [AttemptOutcome.TIMED_OUT]
 _LIVE_STATES = (OfferState.ACTIVE, OfferState.NEEDS_CONFIRMATION)
@@ -400,26 +380,26 @@ def _claim(assignment_id, *, actor: str, source: str) -> _Claim | DeliveryRun:
             # Nothing of this assignment can be on Steam while it is pending, so
             # these waits are safe; a takeover of `processing` must look first.
             if not trade_url:
-                return _wait(assignment, TRADE_URL_REQUIRED, now=now, until=None, actor=actor, source=source,
+                return _wait(assignment, StatusReason.TRADE_URL_REQUIRED, now=now, until=None, actor=actor, source=source,
                              message="The user has no trade URL; delivery starts when one is set.")
             problem = _trade_url_problem(trade_url, assignment.user_id)
             if problem:
-                return _wait(assignment, TRADE_URL_INVALID, now=now, until=None, actor=actor, source=source,
+                return _wait(assignment, StatusReason.TRADE_URL_INVALID, now=now, until=None, actor=actor, source=source,
                              message=f"The user's trade URL cannot be used ({problem}); delivery starts when a new one is set.")
             gone = [item for item in items if item.status not in CLAIMED
                     or item.assigned_to_user_id != assignment.user_id]
             if gone:
                 names = ", ".join(f"{item.item_name} ({item.status})" for item in gone)
-                _fail(assignment, None, ITEMS_UNAVAILABLE, now=now, actor=actor, source=source,
+                _fail(assignment, None, StatusReason.ITEMS_UNAVAILABLE, now=now, actor=actor, source=source,
                       message=f"Items of this assignment are no longer in the pool: {names}. "
                               "The other items are back in the pool; create a new assignment.",
                       event_type="delivery.failed")
-                return DeliveryRun(str(assignment.id), ITEMS_UNAVAILABLE)
+                return DeliveryRun(str(assignment.id), StatusReason.ITEMS_UNAVAILABLE)
             hold = [item for item in items if not item.tradable or (item.tradable_after and item.tradable_after > now)]
             if hold:
                 dates = [item.tradable_after for item in hold if item.tradable_after and item.tradable_after > now]
                 until = max(dates) if dates and all(item.tradable_after for item in hold) else now + UNTRADABLE_RECHECK
-                return _wait(assignment, ITEMS_NOT_TRADABLE, now=now, until=until, actor=actor, source=source,
+                return _wait(assignment, StatusReason.ITEMS_NOT_TRADABLE, now=now, until=until, actor=actor, source=source,
                              message=f"{len(hold)} item(s) cannot be traded yet; the next look is at {until:%Y-%m-%d %H:%M} UTC.")
 
         previous = assignment.delivery_attempts
@@ -427,7 +407,7 @@ def _claim(assignment_id, *, actor: str, source: str) -> _Claim | DeliveryRun:
             id=assignment.id, status=assignment.status, delivery_attempts=previous, delivery_trade_offer_id__isnull=True
         ).update(
             status=AssignmentStatus.PROCESSING,
-            status_reason=SENDING,
+            status_reason=StatusReason.SENDING,
             delivery_attempts=F("delivery_attempts") + 1,
             last_delivery_attempt_at=now,
             next_attempt_at=None,
@@ -524,7 +504,7 @@ def _send(claim: _Claim, *, actor: str, source: str) -> DeliveryRun:
         existing = _find_our_offer(gateway, claim, exact=True)
     except SteamError as exc:
         # Without the look we must not send (it could be a second offer): try later.
-        return _send_failed_softly(claim, exc, STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
+        return _send_failed_softly(claim, exc, StatusReason.STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
                                    actor=actor, source=source)
     if existing is not None:
         return _record_offer(claim, existing.offer_id, existing, adopted=True, actor=actor, source=source)
@@ -546,10 +526,10 @@ def _send(claim: _Claim, *, actor: str, source: str) -> DeliveryRun:
             existing = None
         if existing is not None:
             return _record_offer(claim, existing.offer_id, existing, adopted=True, actor=actor, source=source)
-        return _send_failed_softly(claim, exc, SEND_OUTCOME_UNKNOWN, AttemptOutcome.OUTCOME_UNKNOWN,
+        return _send_failed_softly(claim, exc, StatusReason.SEND_OUTCOME_UNKNOWN, AttemptOutcome.OUTCOME_UNKNOWN,
                                    actor=actor, source=source)
     except (SteamTransientError, SteamAuthError) as exc:
-        return _send_failed_softly(claim, exc, STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
+        return _send_failed_softly(claim, exc, StatusReason.STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
                                    actor=actor, source=source)
     except SteamPermanentError as exc:
         if needs_trade_protection_ack(exc):
@@ -559,10 +539,10 @@ def _send(claim: _Claim, *, actor: str, source: str) -> DeliveryRun:
                 gateway.acknowledge_trade_protection()
             except SteamError as ack_exc:
                 logger.warning("acknowledging trade protection failed: %s", ack_exc)
-            return _send_failed_softly(claim, exc, STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
+            return _send_failed_softly(claim, exc, StatusReason.STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
                                        actor=actor, source=source)
         if is_bot_side(exc):
-            return _send_failed_softly(claim, exc, STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
+            return _send_failed_softly(claim, exc, StatusReason.STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
                                        actor=actor, source=source)
         return _send_rejected(claim, exc, actor=actor, source=source)
     return _record_offer(claim, sent.offer_id, None, adopted=False, needs_confirmation=sent.needs_confirmation,
@@ -585,7 +565,7 @@ def _still_ours(claim: _Claim) -> Q:
     # The fence for every write after a Steam call: the assignment is still in the
     # attempt we claimed, and nobody (a takeover, a cancel) has taken it since.
     return Q(id=claim.assignment_id, status=AssignmentStatus.PROCESSING, delivery_attempts=claim.number,
-             delivery_trade_offer_id__isnull=True, status_reason=SENDING)
+             delivery_trade_offer_id__isnull=True, status_reason=StatusReason.SENDING)
 
 
 def _record_offer(claim: _Claim, offer_id: str, offer: TradeOffer | None, *, adopted: bool, actor: str, source: str,
@@ -599,7 +579,7 @@ def _record_offer(claim: _Claim, offer_id: str, offer: TradeOffer | None, *, ado
         assignment = _lock(claim.assignment_id)
         ours = assignment is not None and Assignment.objects.filter(_still_ours(claim)).exists()
         if ours:
-            reason = AWAITING_CONFIRMATION if needs_confirmation else AWAITING_ACCEPTANCE
+            reason = StatusReason.AWAITING_CONFIRMATION if needs_confirmation else StatusReason.AWAITING_ACCEPTANCE
             _update(assignment, now, delivery_trade_offer_id=offer_id, status_reason=reason, next_attempt_at=None,
                     delivery_error_message=None)
             DeliveryAttempt.objects.filter(assignment=assignment, number=claim.number).update(
@@ -663,8 +643,8 @@ def _confirm(assignment_id, offer_id: str, *, actor: str, source: str) -> bool:
         assignment = _lock(assignment_id)
         if (assignment and assignment.status == AssignmentStatus.PROCESSING
                 and assignment.delivery_trade_offer_id == offer_id
-                and assignment.status_reason == AWAITING_CONFIRMATION):
-            _update(assignment, now, status_reason=AWAITING_ACCEPTANCE, delivery_error_message=None)
+                and assignment.status_reason == StatusReason.AWAITING_CONFIRMATION):
+            _update(assignment, now, status_reason=StatusReason.AWAITING_ACCEPTANCE, delivery_error_message=None)
             _event(assignment, "delivery.offer_confirmed", f"Trade offer {offer_id} confirmed; waiting for the user.",
                    actor=actor, source=source, data={"offer_id": offer_id})
     return True
@@ -712,20 +692,20 @@ def _send_rejected(claim: _Claim, exc: SteamPermanentError, *, actor: str, sourc
         _finish_attempt(attempt, AttemptOutcome.REJECTED, now=now, code=exc.code, message=str(exc))
         if exc.code == "invalid_trade_url":
             message = f"Steam refused the user's trade URL ({exc}); delivery starts again when a new one is set."
-            _update(assignment, now, status=AssignmentStatus.PENDING, status_reason=TRADE_URL_INVALID,
+            _update(assignment, now, status=AssignmentStatus.PENDING, status_reason=StatusReason.TRADE_URL_INVALID,
                     next_attempt_at=None, delivery_error_message=message)
             _event(assignment, "assignment.waiting", message, actor=actor, source=source,
-                   data={"reason": TRADE_URL_INVALID, "error": exc.code, "eresult": exc.eresult})
-            return DeliveryRun(str(claim.assignment_id), TRADE_URL_INVALID)
+                   data={"reason": StatusReason.TRADE_URL_INVALID, "error": exc.code, "eresult": exc.eresult})
+            return DeliveryRun(str(claim.assignment_id), StatusReason.TRADE_URL_INVALID)
         if exc.code == "items_unavailable":
             # Steam says an item is not in the inventory: let the sync find out which.
             _queue_sync()
         hint = (" If the user changed their trade URL, store the new one and retry the delivery."
                 if exc.code == "access_denied" else "")
-        _fail(assignment, attempt, STEAM_REJECTED, now=now, actor=actor, source=source, event_type="delivery.failed",
+        _fail(assignment, attempt, StatusReason.STEAM_REJECTED, now=now, actor=actor, source=source, event_type="delivery.failed",
               message=f"Steam refused the trade offer: {exc} ({exc.code}). The items are back in the pool.{hint}",
               data={"error": exc.code, "eresult": exc.eresult})
-    return DeliveryRun(str(claim.assignment_id), STEAM_REJECTED, details={"error": exc.code})
+    return DeliveryRun(str(claim.assignment_id), StatusReason.STEAM_REJECTED, details={"error": exc.code})
 
 
 def _cancel_stray_offer(assignment_id, offer_id: str, *, actor: str, source: str, why: str) -> None:
@@ -774,18 +754,18 @@ def apply_offer_state(*, assignment_id, offer: TradeOffer, actor: str = SYSTEM, 
         if _offer_age_exceeded(offer, attempt, now):
             return _cancel_and_settle(assignment, offer.offer_id, CANCEL_LIFETIME, actor=actor, source=source)
         if state == OfferState.NEEDS_CONFIRMATION:
-            if assignment.status_reason != AWAITING_CONFIRMATION:
+            if assignment.status_reason != StatusReason.AWAITING_CONFIRMATION:
                 with transaction.atomic():
                     locked = _lock(assignment.id)
                     if locked.delivery_trade_offer_id == offer.offer_id and locked.status == AssignmentStatus.PROCESSING:
-                        _update(locked, now, status_reason=AWAITING_CONFIRMATION)
+                        _update(locked, now, status_reason=StatusReason.AWAITING_CONFIRMATION)
             _confirm(assignment.id, offer.offer_id, actor=actor, source=source)
             return "confirming"
-        if assignment.status_reason != AWAITING_ACCEPTANCE:
+        if assignment.status_reason != StatusReason.AWAITING_ACCEPTANCE:
             with transaction.atomic():
                 locked = _lock(assignment.id)
                 if locked.delivery_trade_offer_id == offer.offer_id and locked.status == AssignmentStatus.PROCESSING:
-                    _update(locked, now, status_reason=AWAITING_ACCEPTANCE)
+                    _update(locked, now, status_reason=StatusReason.AWAITING_ACCEPTANCE)
         return "active"
 
     with transaction.atomic():
@@ -804,9 +784,9 @@ def apply_offer_state(*, assignment_id, offer: TradeOffer, actor: str = SYSTEM, 
             _deliver(assignment, attempt, offer, now=now, actor=actor, source=source)
             return "delivered"
         if state == OfferState.IN_ESCROW:
-            if assignment.status_reason != ESCROW:
+            if assignment.status_reason != StatusReason.ESCROW:
                 until = offer.escrow_end_at
-                _update(assignment, now, status_reason=ESCROW, delivery_error_message=None)
+                _update(assignment, now, status_reason=StatusReason.ESCROW, delivery_error_message=None)
                 if attempt is not None:
                     DeliveryAttempt.objects.filter(pk=attempt.pk).update(outcome=AttemptOutcome.ESCROW)
                 _event(assignment, "delivery.escrow",
@@ -815,7 +795,7 @@ def apply_offer_state(*, assignment_id, offer: TradeOffer, actor: str = SYSTEM, 
                        actor=actor, source=source, data={"offer_id": offer.offer_id, "escrow_end_at": until})
             return "escrow"
         if state == OfferState.DECLINED:
-            _fail(assignment, attempt, DECLINED, now=now, actor=actor, source=source, event_type="delivery.declined",
+            _fail(assignment, attempt, StatusReason.DECLINED, now=now, actor=actor, source=source, event_type="delivery.declined",
                   outcome=AttemptOutcome.DECLINED, data={"offer_id": offer.offer_id},
                   message=f"The user declined trade offer {offer.offer_id}. The items are back in the pool; "
                           "create a new assignment to offer them again.")
@@ -832,11 +812,11 @@ def apply_offer_state(*, assignment_id, offer: TradeOffer, actor: str = SYSTEM, 
                            reason="the assignment was cancelled")
                 return "cancelled"
             if attempt.cancel_requested == CANCEL_RESEND:
-                _retry(assignment, attempt, AttemptOutcome.CANCELLED_BY_ASTRO, "resend_requested",
+                _retry(assignment, attempt, AttemptOutcome.CANCELLED_BY_ASTRO, StatusReason.RESEND_REQUESTED,
                        f"Offer {offer.offer_id} was cancelled to send a new one", now=now, actor=actor, source=source,
                        counted=False, immediately=True)
                 return "resending"
-            _retry(assignment, attempt, AttemptOutcome.TIMED_OUT, "offer_timed_out",
+            _retry(assignment, attempt, AttemptOutcome.TIMED_OUT, StatusReason.OFFER_TIMED_OUT,
                    f"Offer {offer.offer_id} was not accepted within {settings.DELIVERY_OFFER_LIFETIME_SECONDS} s "
                    "and was cancelled", now=now, actor=actor, source=source)
             return "retry"
@@ -897,7 +877,7 @@ def _retry(assignment, attempt, outcome: str, reason: str, said: str, *, now, ac
     used = DeliveryAttempt.objects.filter(assignment=assignment, counted=True, outcome__in=_RETRY_OUTCOMES).count()
     limit = max_attempts_for(assignment.assignment_type)
     if counted and used >= limit:
-        _fail(assignment, None, ATTEMPTS_EXHAUSTED, now=now, actor=actor, source=source, event_type="delivery.failed",
+        _fail(assignment, None, StatusReason.ATTEMPTS_EXHAUSTED, now=now, actor=actor, source=source, event_type="delivery.failed",
               data={"offer_id": offer_id, "attempts": used, "max_attempts": limit, "last_outcome": outcome},
               message=f"{said}; that was attempt {used} of {limit}, so delivery gave up. The items are back in "
                       "the pool; an operator can retry.")
@@ -934,9 +914,9 @@ def _invalid_items(assignment, attempt, offer: TradeOffer, *, now, actor, source
     )
     _item_events(assignment, flagged, "item.missing",
                  f"Steam reported the item as unavailable in offer {offer.offer_id}; the sync checks it.",
-                 actor=actor, source=source, data={"offer_id": offer.offer_id, "reason": INVALID_ITEMS})
+                 actor=actor, source=source, data={"offer_id": offer.offer_id, "reason": StatusReason.INVALID_ITEMS})
     others = [i.id for i in items if i.id not in set(flagged)]
-    _fail(assignment, attempt, INVALID_ITEMS, now=now, actor=actor, source=source, event_type="delivery.invalid_items",
+    _fail(assignment, attempt, StatusReason.INVALID_ITEMS, now=now, actor=actor, source=source, event_type="delivery.invalid_items",
           outcome=AttemptOutcome.INVALID_ITEMS, release_only=others,
           data={"offer_id": offer.offer_id, "missing_item_ids": [str(i) for i in flagged]},
           message=f"Steam reported {len(flagged)} of {len(items)} item(s) of offer {offer.offer_id} as no longer "
@@ -965,14 +945,14 @@ def _revert(assignment, attempt, offer: TradeOffer, *, now, actor, source) -> No
     )
     _item_events(assignment, item_ids, "item.removed",
                  f"Trade of offer {offer.offer_id} was reverted; the sync takes the items back in.",
-                 actor=actor, source=source, data={"offer_id": offer.offer_id, "reason": REVERTED})
+                 actor=actor, source=source, data={"offer_id": offer.offer_id, "reason": StatusReason.REVERTED})
     _set_assignment_items(assignment, DeliveryStatus.RETURNED)
     message = (f"Steam reverted the trade of offer {offer.offer_id} (trade protection); the user no longer has "
                "the items. They return to the pool when the sync sees them.")
-    _update(assignment, now, status=AssignmentStatus.FAILED, status_reason=REVERTED, failed_at=now,
+    _update(assignment, now, status=AssignmentStatus.FAILED, status_reason=StatusReason.REVERTED, failed_at=now,
             next_attempt_at=None, delivery_error_message=message)
     if attempt is not None:
-        _finish_attempt(attempt, AttemptOutcome.REVERTED, now=now, code=REVERTED)
+        _finish_attempt(attempt, AttemptOutcome.REVERTED, now=now, code=StatusReason.REVERTED)
     _event(assignment, "delivery.reverted", message, actor=actor, source=source,
            data={"offer_id": offer.offer_id, "trade_id": offer.trade_id})
     _queue_sync()
@@ -1132,7 +1112,7 @@ def delivery_sweep(*, now: datetime | None = None) -> int:
     due_time = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     pending = Q(status=AssignmentStatus.PENDING) & due_time & ~(
         Q(status_reason__in=WAITING_FOR_URL) & (Q(user__trade_url__isnull=True) | Q(user__trade_url=""))
-    ) & ~Q(status_reason=TRADE_URL_INVALID)
+    ) & ~Q(status_reason=StatusReason.TRADE_URL_INVALID)
     unsent = Q(status=AssignmentStatus.PROCESSING, delivery_trade_offer_id__isnull=True) & (
         (Q(status_reason__in=HOLDING_REASONS) & (Q(last_delivery_attempt_at__isnull=True)
                                                  | Q(last_delivery_attempt_at__lte=stuck_before)))
@@ -1184,7 +1164,7 @@ def _hold_unsent(assignment: Assignment, *, now) -> bool:
     with transaction.atomic():
         held = Assignment.objects.filter(
             Q(id=assignment.id, status=AssignmentStatus.PROCESSING, delivery_trade_offer_id__isnull=True) & free
-        ).update(status_reason=CANCELLING, last_delivery_attempt_at=now, updated_at=now)
+        ).update(status_reason=StatusReason.CANCELLING, last_delivery_attempt_at=now, updated_at=now)
         if held == 1:
             stale = _open_attempt(assignment)
             _finish_attempt(stale, AttemptOutcome.SUPERSEDED, now=now, code="cancelled",
@@ -1223,7 +1203,7 @@ def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str | Non
     offer_id = assignment.delivery_trade_offer_id
     try:
         if offer_id:
-            if assignment.status_reason == ESCROW:
+            if assignment.status_reason == StatusReason.ESCROW:
                 # Trades in escrow are Steam's to finish or roll back; polling follows them.
                 raise DeliveryRefused("The offer was accepted into escrow; Steam holds the items.",
                                       code="offer_in_escrow")
@@ -1246,10 +1226,10 @@ def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str | Non
             # marked as cancelled by us, and settle it like any other offer.
             with transaction.atomic():
                 locked = _lock(assignment.id)
-                if locked.status != AssignmentStatus.PROCESSING or locked.status_reason != CANCELLING:
+                if locked.status != AssignmentStatus.PROCESSING or locked.status_reason != StatusReason.CANCELLING:
                     raise DeliveryRefused("The assignment changed while cancelling; try again.",
                                           code="delivery_in_progress")
-                _update(locked, timezone.now(), delivery_trade_offer_id=stray.offer_id, status_reason=AWAITING_ACCEPTANCE)
+                _update(locked, timezone.now(), delivery_trade_offer_id=stray.offer_id, status_reason=StatusReason.AWAITING_ACCEPTANCE)
                 DeliveryAttempt.objects.filter(assignment=locked, number=locked.delivery_attempts).update(
                     trade_offer_id=stray.offer_id, adopted=True, outcome=AttemptOutcome.OFFER_ACTIVE,
                     cancel_requested=CANCEL_ASSIGNMENT, finished_at=None)
@@ -1260,7 +1240,7 @@ def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str | Non
             return _cancel_if_retrying(assignment.id, actor=actor, source=source, reason=reason)
         with transaction.atomic():
             locked = _lock(assignment.id)
-            if locked.status != AssignmentStatus.PROCESSING or locked.status_reason != CANCELLING:
+            if locked.status != AssignmentStatus.PROCESSING or locked.status_reason != StatusReason.CANCELLING:
                 raise DeliveryRefused("The assignment changed while cancelling; try again.",
                                       code="delivery_in_progress")
             _cancelled(locked, None, now=timezone.now(), actor=actor, source=source, reason=reason)
@@ -1286,8 +1266,8 @@ def _cancel_if_retrying(assignment_id, *, actor: str, source: str, reason: str) 
 def _release_hold(assignment: Assignment) -> None:
     # A cancel that could not look on Steam gives the assignment back to delivery.
     now = timezone.now()
-    Assignment.objects.filter(id=assignment.id, status=AssignmentStatus.PROCESSING, status_reason=CANCELLING).update(
-        status_reason=SEND_OUTCOME_UNKNOWN, next_attempt_at=now, updated_at=now
+    Assignment.objects.filter(id=assignment.id, status=AssignmentStatus.PROCESSING, status_reason=StatusReason.CANCELLING).update(
+        status_reason=StatusReason.SEND_OUTCOME_UNKNOWN, next_attempt_at=now, updated_at=now
     )
 
 
@@ -1384,7 +1364,7 @@ def delivery_resend(*, assignment_id, actor: str, reason: str, source: str = "ad
         return _load(assignment.id)
     if not assignment.delivery_trade_offer_id:
         raise DeliveryRefused("A trade offer is being sent right now.", code="delivery_in_progress")
-    if assignment.status_reason == ESCROW:
+    if assignment.status_reason == StatusReason.ESCROW:
         raise DeliveryRefused("The offer was accepted into escrow; Steam holds the items.", code="offer_in_escrow")
     with transaction.atomic():
         _event(_lock(assignment.id), "delivery.resend_requested",

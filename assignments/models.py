@@ -21,6 +21,49 @@ class AssignmentStatus(models.TextChoices):
 ACTIVE_ASSIGNMENT_STATUSES = (AssignmentStatus.PENDING, AssignmentStatus.PROCESSING)
 
 
+class StatusReason(models.TextChoices):
+    """Why an assignment waits, is being delivered in a particular way, or failed: a stable code.
+
+    Stored in `Assignment.status_reason` and shown by the API as `statusReason`;
+    the values never change (clients and stored rows depend on them). Labels are
+    what the admin's filter shows.
+    """
+
+    # pending: waits for something
+    TRADE_URL_REQUIRED = "trade_url_required", "trade url required"
+    TRADE_URL_INVALID = "trade_url_invalid", "trade url invalid"
+    ITEMS_NOT_TRADABLE = "items_not_tradable", "items not tradable"
+    # processing: a delivery attempt is under way
+    SENDING = "sending", "sending"
+    CANCELLING = "cancelling", "cancelling"
+    STEAM_UNAVAILABLE = "steam_unavailable", "steam unavailable"
+    SEND_OUTCOME_UNKNOWN = "send_outcome_unknown", "send outcome unknown"
+    AWAITING_CONFIRMATION = "awaiting_confirmation", "awaiting confirmation"
+    AWAITING_ACCEPTANCE = "awaiting_acceptance", "awaiting acceptance"
+    ESCROW = "escrow", "escrow"
+    # pending: the last offer ended undelivered; the next attempt is at next_attempt_at
+    OFFER_EXPIRED = "offer_expired", "offer expired"
+    OFFER_CANCELLED = "offer_cancelled", "offer cancelled"
+    OFFER_COUNTERED = "offer_countered", "offer countered"
+    OFFER_CANCELLED_BY_SECOND_FACTOR = "offer_cancelled_by_second_factor", "offer cancelled by second factor"
+    OFFER_INVALID = "offer_invalid", "offer invalid"
+    OFFER_TIMED_OUT = "offer_timed_out", "offer timed out"
+    RESEND_REQUESTED = "resend_requested", "resend requested"
+    # failed
+    DECLINED = "declined", "declined"
+    INVALID_ITEMS = "invalid_items", "invalid items"
+    REVERTED = "reverted", "reverted"
+    ATTEMPTS_EXHAUSTED = "attempts_exhausted", "attempts exhausted"
+    STEAM_REJECTED = "steam_rejected", "steam rejected"
+    ITEMS_UNAVAILABLE = "items_unavailable", "items unavailable"
+
+
+# A worker (or a cancel) is inside the Steam calls of the current attempt.
+HOLDING_REASONS = (StatusReason.SENDING, StatusReason.CANCELLING)
+# Nothing can start until a person or Steam changes something: a (new) trade URL.
+WAITING_FOR_URL = (StatusReason.TRADE_URL_REQUIRED, StatusReason.TRADE_URL_INVALID)
+
+
 class Assignment(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(SteamUser, on_delete=models.PROTECT, related_name="assignments", db_column="user_id")
@@ -32,9 +75,8 @@ class Assignment(models.Model):
     total_estimated_value = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     assignment_priority = models.IntegerField(default=0)
     status = models.CharField(max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.PENDING)
-    # Addition: why an assignment waits or failed, as a stable code
-    # (trade_url_required, escrow, items_not_tradable, declined, ...).
-    status_reason = models.CharField(max_length=64, null=True, blank=True)
+    # Addition: why an assignment waits or failed, as a stable code (StatusReason).
+    status_reason = models.CharField(max_length=64, null=True, blank=True, choices=StatusReason.choices)
     assigned_at = models.DateTimeField(auto_now_add=True)
     processing_started_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

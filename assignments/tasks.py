@@ -11,13 +11,14 @@ from celery import shared_task
 from django.conf import settings
 
 from assignments import delivery
+from assignments.models import StatusReason
 
 
 @shared_task(name="assignments.deliver_assignment", bind=True, acks_late=True, max_retries=12)
 def deliver_assignment_task(self, assignment_id: str) -> str:
     """Start or resume delivery of one assignment; retried (only) when Steam was unavailable."""
     run = delivery.delivery_run(assignment_id=assignment_id)
-    wants_retry = run.outcome in (delivery.STEAM_UNAVAILABLE, delivery.SEND_OUTCOME_UNKNOWN) and run.retry_in
+    wants_retry = run.outcome in (StatusReason.STEAM_UNAVAILABLE, StatusReason.SEND_OUTCOME_UNKNOWN) and run.retry_in
     if wants_retry and self.request.retries < self.max_retries:
         # The assignment's next_attempt_at says the same; past max_retries, or if
         # this retry message is ever lost, the sweeper picks it up.
