@@ -224,7 +224,7 @@ def parse_cookie_setting(raw: str) -> dict[str, str]:
 
 # --------------------------------------------------------------------- client
 class AstroSteamClient(SteamClient):
-    """steampy's SteamClient with the fixes above. The gateway's only steampy object."""
+    """steampy's SteamClient with the fixes above: the only client astro.steam makes (session.py makes each)."""
 
     def __init__(self, *, api_key: str | None, username: str | None, password: str | None,
                  shared_secret: str | None, identity_secret: str | None) -> None:
