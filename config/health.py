@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from astro.core.api.errors import api_exception_handler
+from astro.steam import session_state
 from sync.selectors import sync_last_success, sync_max_age
 
 
@@ -38,13 +39,11 @@ def _redis() -> dict:
 
 def _steam_session() -> dict:
     """The shared session as the workers cached it; logging in is the workers' job, not a probe's."""
-    from astro.steam.gateway import GatewayConfig
-
     try:
-        state = cache.get(GatewayConfig.from_settings().session_key)
+        state = session_state()
     except Exception as exc:
         return {"ok": False, "state": "unknown", "error": type(exc).__name__}
-    if not isinstance(state, dict):
+    if state is None:
         # No session yet is normal: the next Steam call logs in.
         return {"ok": True, "state": "none", "mode": settings.STEAM_MODE}
     return {

@@ -186,7 +186,7 @@ STEAM_INVENTORY_PAGE_SIZE = env_int("STEAM_INVENTORY_PAGE_SIZE", 1000, minimum=1
 STEAM_MARKET_CURRENCY = env_int("STEAM_MARKET_CURRENCY", 1, minimum=1)
 
 if STEAM_MODE == "sandbox":
-    # The sandbox's bot account: known, fake credentials (see astro/steam/sandbox).
+    # The sandbox's bot account: known, fake credentials (steam_sandbox/account.py).
     STEAM_USERNAME = STEAM_USERNAME or "astro_sandbox_bot"
     STEAM_PASSWORD = env_str("STEAM_PASSWORD", "sandbox-password")
     STEAM_SHARED_SECRET = env_str("STEAM_SHARED_SECRET", "c2FuZGJveC1zaGFyZWQtc2VjcmV0LTAwMA==")
