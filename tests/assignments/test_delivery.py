@@ -16,6 +16,8 @@ from django.utils import timezone
 from assignments import delivery
 from assignments.delivery import delivery_poll, delivery_resume_for_user, delivery_run
 from assignments.models import AttemptOutcome
+from astro.steam import get_gateway
+from astro.steam.types import AssetRef
 from items.services import user_set_trade_url
 from sync.models import InventorySyncLog
 from tests.assignments.delivery_support import (
@@ -212,7 +214,7 @@ def test_two_workers_delivering_the_same_assignment_at_once_send_one_offer(sandb
     assignment = assign(user, stock(sandbox, 3))
     # Slow sends widen the window in which a second worker could slip in.
     sandbox.set_fault(kind="latency", ms=500, pathPrefix="/tradeoffer/new/send")
-    delivery._gateway().ensure_session()
+    get_gateway().ensure_session()
     barrier = threading.Barrier(4)
     outcomes, errors = [], []
 
@@ -246,10 +248,10 @@ def test_stray_offer_of_a_settled_assignment_is_cancelled(sandbox):
     stray_items = stock(sandbox)
     stray = assign(user, stray_items)
     delivery.delivery_cancel(assignment_id=stray.id, actor="test-suite", source="admin", reason="test")
-    gateway = delivery._gateway()
+    gateway = get_gateway()
     offer_id = gateway.send_offer(
         trade_url=remote["tradeUrl"],
-        assets=[delivery.AssetRef(app_id=730, context_id=2, asset_id=stray_items[0].steam_asset_id)],
+        assets=[AssetRef(app_id=730, context_id=2, asset_id=stray_items[0].steam_asset_id)],
         message=f"Astro delivery {delivery.attempt_tag(stray.id, 1)}",
     ).offer_id
 

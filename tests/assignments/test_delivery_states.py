@@ -1,4 +1,4 @@
-"""Every trade-offer state of DESIGN §3, driven on the sandbox, applied by the poller."""
+"""Every trade-offer state Steam reports (OfferState), driven on the sandbox, applied by the poller."""
 
 from __future__ import annotations
 

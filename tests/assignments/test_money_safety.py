@@ -14,6 +14,8 @@ from django.db import connection
 from assignments import delivery
 from assignments.delivery import delivery_run
 from assignments.models import AttemptOutcome
+from astro.steam import get_gateway
+from astro.steam.types import AssetRef
 from tests.assignments.delivery_support import assign, attempts, our_offers, reload, steam_user, stock, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,7 +57,7 @@ def test_takeover_of_a_slow_but_alive_sender_never_sends_a_second_offer(sandbox,
     settings.DELIVERY_STUCK_AFTER_SECONDS = 1
     remote, user = steam_user(sandbox, "ignore")
     assignment = assign(user, stock(sandbox, 2))
-    delivery._gateway().ensure_session()
+    get_gateway().ensure_session()
     sandbox.set_fault(kind="latency", ms=3000, pathPrefix="/IEconService/GetTradeOffers/", method="GET", count=1)
 
     worker_a = in_thread(lambda: delivery_run(assignment_id=assignment.id))
@@ -130,10 +132,10 @@ def test_a_tagged_offer_to_another_partner_is_not_adopted(sandbox):
     other, _ = steam_user(sandbox, "ignore")
     items = stock(sandbox)
     assignment = assign(user, items)
-    delivery._gateway().get_sent_offers()  # a read renews a session the sandbox no longer knows; a send does not
-    foreign = delivery._gateway().send_offer(
+    get_gateway().get_sent_offers()  # a read renews a session the sandbox no longer knows; a send does not
+    foreign = get_gateway().send_offer(
         trade_url=other["tradeUrl"],
-        assets=[delivery.AssetRef(app_id=i.steam_app_id, context_id=i.steam_context_id, asset_id=i.steam_asset_id)
+        assets=[AssetRef(app_id=i.steam_app_id, context_id=i.steam_context_id, asset_id=i.steam_asset_id)
                 for i in items],
         message=f"Astro delivery {delivery.attempt_tag(assignment.id, 1)}",
     ).offer_id
