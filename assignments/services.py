@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from assignments import delivery
-from assignments.models import Assignment, AssignmentItem, AssignmentStatus, DeliveryStatus
+from assignments.models import Assignment, AssignmentItem, AssignmentStatus
 from astro.core.errors import Conflict, InvalidInput, NotFound
 from astro.core.tasks import enqueue
 from audit.services import record_event, record_events
@@ -198,8 +198,9 @@ def assignment_cancel(
 ) -> Assignment:
     """Cancel an assignment that has not been delivered.
 
-    `pending`: cancelled and its items released to the pool in one transaction
-    (events assignment.cancelled, item.released). `processing`: an offer may be
+    `pending`: cancelled and its items released to the pool in one transaction,
+    by the delivery engine's `settle_cancelled` like every cancel (events
+    assignment.cancelled, item.released). `processing`: an offer may be
     live on Steam, so this hands over to assignments.delivery.delivery_cancel,
     which cancels the offer on Steam first, outside any transaction (if the user
     accepted meanwhile, Steam wins). `delivered`, `failed`, `cancelled`:
@@ -217,30 +218,10 @@ def assignment_cancel(
         if rows.filter(status=AssignmentStatus.PENDING).update(
             status=AssignmentStatus.CANCELLED, cancelled_at=now, status_reason=None, updated_at=now
         ):
+            # That UPDATE decided the race; the rest is written the way every cancel is.
             assignment = rows.get()
-            released = _fetch(
-                "UPDATE items SET status = 'available', assigned_to_user_id = NULL, assigned_at = NULL, updated_at = %s"
-                " WHERE id IN (SELECT item_id FROM assignment_items WHERE assignment_id = %s) AND status = 'reserved'"
-                " RETURNING id, item_name",
-                [now, assignment.id],
-            )
-            AssignmentItem.objects.filter(assignment_id=assignment.id).update(delivery_status=DeliveryStatus.CANCELLED)
-            record_event(
-                event_type="assignment.cancelled",
-                description=f"Assignment cancelled; {len(released)} item(s) back in the pool.",
-                actor=actor, source=source, user_id=assignment.user_id, assignment_id=assignment.id,
-                external_system=assignment.external_system,
-                data={"reason": reason, "releasedItemIds": [row[0] for row in released], "previousStatus": "pending"},
-            )
-            record_events([
-                {
-                    "event_type": "item.released", "description": f"{name} back in the pool (assignment cancelled).",
-                    "actor": actor, "source": source, "item_id": item_id, "assignment_id": assignment.id,
-                    "user_id": assignment.user_id, "external_system": assignment.external_system,
-                    "data": {"reason": "assignment_cancelled"},
-                }
-                for item_id, name in released
-            ])
+            delivery.settle_cancelled(assignment, None, now=now, actor=actor, source=source, reason=reason,
+                                      previous_status=AssignmentStatus.PENDING)
             return assignment
     assignment = rows.first()
     if assignment is None:

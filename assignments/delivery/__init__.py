@@ -67,7 +67,7 @@ from assignments.delivery.operator import (
 from assignments.delivery.poll import SWEEP_INTERVAL_SECONDS, delivery_poll, delivery_sweep
 from assignments.delivery.records import DELIVER_TASK, SYSTEM, WORKER, attempt_tag, parse_tag
 from assignments.delivery.send import DeliveryRun, delivery_run
-from assignments.delivery.transitions import apply_offer_state, max_attempts_for
+from assignments.delivery.transitions import apply_offer_state, max_attempts_for, settle_cancelled
 
 __all__ = [
     "DELIVER_TASK",
@@ -89,4 +89,5 @@ __all__ = [
     "delivery_sweep",
     "max_attempts_for",
     "parse_tag",
+    "settle_cancelled",
 ]

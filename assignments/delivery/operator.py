@@ -121,7 +121,6 @@ def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str | Non
     """
     outside_transaction()
     now = timezone.now()
-    reason = reason or f"cancelled by {actor}"
     assignment = load_assignment(assignment_id)
     _refuse_settled(assignment)
     if assignment.status == AssignmentStatus.FAILED:

@@ -156,8 +156,12 @@ def record_item_events(assignment: Assignment, item_ids, event_type: str, descri
     ])
 
 
-def release_items(assignment: Assignment, *, now, actor: str, source: str, why: str, only=None) -> list:
-    """Reserved / offered items of this assignment back to the pool (available, unassigned)."""
+def release_items(assignment: Assignment, *, now, actor: str, source: str, why: str, code: str | None = None,
+                  only=None) -> list:
+    """Reserved / offered items of this assignment back to the pool (available, unassigned).
+
+    Each gets an `item.released` event saying `why`; its data's `reason` is `code`
+    when given (a stable code), else `why`. Returns the ids released."""
     ids = only if only is not None else assignment_item_ids(assignment)
     released = list(
         Item.objects.filter(
@@ -169,7 +173,7 @@ def release_items(assignment: Assignment, *, now, actor: str, source: str, why: 
         updated_at=now,
     )
     record_item_events(assignment, released, "item.released", f"Back in the pool: {why}.", actor=actor,
-                       source=source, data={"reason": why})
+                       source=source, data={"reason": code or why})
     return released
 
 

@@ -311,19 +311,37 @@ def _revert(assignment, attempt, offer: TradeOffer, *, now, actor, source) -> No
     queue_sync()
 
 
-def settle_cancelled(assignment, attempt, *, now, actor, source, reason: str) -> None:
+def settle_cancelled(assignment: Assignment, attempt: DeliveryAttempt | None, *, now: datetime, actor: str,
+                     source: str, reason: str | None, previous_status: str | None = None) -> list:
+    """The one way an assignment ends `cancelled`, whoever cancels it (API, admin, the poller
+    seeing our own cancel land). Returns the ids of the items released.
+
+    The caller holds the assignment (row lock, or the conditional UPDATE that moved
+    it out of `pending`) and has made sure no live offer of it is left on Steam.
+    Writes, in the caller's transaction: the attempt finished as cancelled by
+    Astro, `delivery.offer_cancelled` if it had an offer, its items back in the
+    pool (`item.released`), the assignment cancelled, and `assignment.cancelled`
+    with data {reason, offerId (or null), releasedItemIds, previousStatus}.
+    """
+    reason = reason or f"cancelled by {actor}"
+    previous_status = previous_status or assignment.status
     offer_id = assignment.delivery_trade_offer_id
     if attempt is not None:
         finish_attempt(attempt, AttemptOutcome.CANCELLED_BY_ASTRO, now=now, code="cancelled")
     if offer_id:
         record_assignment_event(assignment, "delivery.offer_cancelled", f"Cancelled trade offer {offer_id}: {reason}.",
                                 actor=actor, source=source, data={"offer_id": offer_id, "reason": CANCEL_ASSIGNMENT})
-    release_items(assignment, now=now, actor=actor, source=source, why="assignment cancelled")
+    released = release_items(assignment, now=now, actor=actor, source=source, why="assignment cancelled",
+                             code="assignment_cancelled")
     set_assignment_items(assignment, DeliveryStatus.CANCELLED)
     update_assignment(assignment, now, status=AssignmentStatus.CANCELLED, status_reason=None, cancelled_at=now,
                       next_attempt_at=None)
-    record_assignment_event(assignment, "assignment.cancelled", f"Assignment cancelled: {reason}.", actor=actor,
-                            source=source, data={"reason": reason, "offer_id": offer_id})
+    record_assignment_event(assignment, "assignment.cancelled",
+                            f"Assignment cancelled: {reason}; {len(released)} item(s) back in the pool.",
+                            actor=actor, source=source,
+                            data={"reason": reason, "offerId": offer_id, "releasedItemIds": released,
+                                  "previousStatus": previous_status})
+    return released
 
 
 def cancel_and_settle(assignment: Assignment, offer_id: str, why: str, *, actor: str, source: str) -> str:
