@@ -77,7 +77,15 @@ def _offer_age_exceeded(offer: TradeOffer, attempt: DeliveryAttempt | None, now:
 
 
 def apply_offer_state(*, assignment_id, offer: TradeOffer, actor: str = SYSTEM, source: str = WORKER) -> str:
-    """Move the assignment to what the offer's state means (DESIGN §3). Returns what happened.
+    """Move the assignment to what Steam's state of the offer means. Returns what happened.
+
+    2 active: nothing, or past DELIVERY_OFFER_LIFETIME_SECONDS cancelled by us and
+    retried; 9 needs confirmation: confirmed again; 3 accepted: delivered; 11
+    escrow: processing/escrow; 7 declined: failed; 8 invalid items: failed (see
+    `_invalid_items`); 12 reverted: failed, also after delivery; 4 countered, 5
+    expired, 6 cancelled (not by us), 10 cancelled by second factor, 1 invalid:
+    retried with backoff; 6 after our own cancel: cancelled, resent or retried,
+    as the cancel asked.
 
     Steam calls this needs (confirming a state-9 offer, cancelling one past its
     lifetime) happen first, outside any transaction; the transition itself
