@@ -310,7 +310,7 @@ def delivery_resend(*, assignment_id, actor: str, reason: str, source: str = "ad
         record_assignment_event(lock_assignment(assignment.id), "delivery.resend_requested",
                                 f"Resend of offer {assignment.delivery_trade_offer_id} requested by {actor}: {reason}",
                                 actor=actor, source=source,
-                                data={"reason": reason, "offer_id": assignment.delivery_trade_offer_id})
+                                data={"reason": reason, "offerId": assignment.delivery_trade_offer_id})
     try:
         cancel_and_settle(assignment, assignment.delivery_trade_offer_id, CANCEL_RESEND, actor=actor, source=source)
     except SteamError as exc:

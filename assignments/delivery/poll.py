@@ -127,7 +127,7 @@ def offer_not_found(assignment_id, offer_id: str, *, actor: str, source: str) ->
                 and assignment.delivery_error_message != message):
             update_assignment(assignment, now, delivery_error_message=message)
             record_assignment_event(assignment, "delivery.transient_error", message, actor=actor, source=source,
-                                    data={"offer_id": offer_id, "error": "offer_not_found"})
+                                    data={"offerId": offer_id, "error": "offer_not_found"})
     return "offer_not_found"
 
 

@@ -197,14 +197,14 @@ def _claim(assignment_id, *, actor: str, source: str) -> Claim | DeliveryRun:
                 assignment, "delivery.attempt_recovered",
                 f"Attempt {stale.number} stopped without recording an offer; attempt {previous + 1} takes over "
                 "and looks for its offer before sending.",
-                actor=actor, source=source, data={"stale_attempt": stale.number, "stale_tag": stale.tag},
+                actor=actor, source=source, data={"staleAttempt": stale.number, "staleTag": stale.tag},
             )
         number = previous + 1
         tag = attempt_tag(assignment.id, number)
         DeliveryAttempt.objects.create(assignment=assignment, number=number, tag=tag, started_at=now)
         record_assignment_event(assignment, "delivery.attempt_started", f"Delivery attempt {number} started.",
                                 actor=actor, source=source,
-                                data={"attempt": number, "tag": tag, "item_ids": [str(item.id) for item in items]})
+                                data={"attempt": number, "tag": tag, "itemIds": [str(item.id) for item in items]})
         known = set(
             DeliveryAttempt.objects.filter(assignment=assignment, trade_offer_id__isnull=False)
             .values_list("trade_offer_id", flat=True)
@@ -363,18 +363,18 @@ def _record_offer(claim: Claim, offer_id: str, offer: TradeOffer | None, *, adop
                 status=ItemStatus.IN_OFFER, delivery_trade_offer_id=offer_id, updated_at=now
             )
             set_assignment_items(assignment, DeliveryStatus.IN_OFFER)
-            data = {"attempt": claim.number, "tag": claim.tag, "offer_id": offer_id}
+            data = {"attempt": claim.number, "tag": claim.tag, "offerId": offer_id}
             if adopted:
                 record_assignment_event(
                     assignment, "delivery.offer_adopted",
                     f"Found our offer {offer_id} on Steam (message {offer.message!r}) and adopted it instead of "
                     "sending another.", actor=actor, source=source,
-                    data={**data, "offer_tag": offer.message, "state": int(offer.state)},
+                    data={**data, "offerTag": offer.message, "state": int(offer.state)},
                 )
             else:
                 record_assignment_event(assignment, "delivery.offer_sent", f"Trade offer {offer_id} sent.",
                                         actor=actor, source=source,
-                                        data={**data, "needs_confirmation": needs_confirmation})
+                                        data={**data, "needsConfirmation": needs_confirmation})
         else:
             # We lost the claim while Steam was answering (a takeover after our lease,
             # or a cancel). If the assignment does not point at this offer, nothing
@@ -427,7 +427,7 @@ def _send_failed_softly(claim: Claim, exc: SteamError, reason: str, outcome: str
         update_assignment(assignment, now, status_reason=reason, next_attempt_at=until, delivery_error_message=message)
         record_assignment_event(assignment, "delivery.transient_error", message, actor=actor, source=source,
                                 data={"attempt": claim.number, "error": exc.code, "eresult": exc.eresult,
-                                      "retry_at": until},
+                                      "retryAt": until},
                                 severity="error" if isinstance(exc, SteamAuthError) else None)
     return DeliveryRun(str(claim.assignment_id), reason, retry_in=delay, details={"error": exc.code})
 

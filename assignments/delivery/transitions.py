@@ -146,13 +146,13 @@ def apply_offer_state(*, assignment_id, offer: TradeOffer, actor: str = SYSTEM, 
                     assignment, "delivery.escrow",
                     f"The user accepted offer {offer.offer_id} into escrow; Steam holds the items"
                     + (f" until {until:%Y-%m-%d %H:%M} UTC." if until else "."),
-                    actor=actor, source=source, data={"offer_id": offer.offer_id, "escrow_end_at": until},
+                    actor=actor, source=source, data={"offerId": offer.offer_id, "escrowEndAt": until},
                 )
             return "escrow"
         if state == OfferState.DECLINED:
             fail_delivery(assignment, attempt, StatusReason.DECLINED, now=now, actor=actor, source=source,
                           event_type="delivery.declined", outcome=AttemptOutcome.DECLINED,
-                          data={"offer_id": offer.offer_id},
+                          data={"offerId": offer.offer_id},
                           message=f"The user declined trade offer {offer.offer_id}. The items are back in the pool; "
                                   "create a new assignment to offer them again.")
             return "declined"
@@ -201,10 +201,10 @@ def _deliver(assignment, attempt, offer: TradeOffer, *, now, actor, source) -> N
         finish_attempt(attempt, AttemptOutcome.ACCEPTED, now=now)
     record_assignment_event(assignment, "delivery.accepted",
                             f"The user accepted trade offer {offer.offer_id}; delivered.", actor=actor, source=source,
-                            data={"offer_id": offer.offer_id, "trade_id": offer.trade_id,
-                                  "item_ids": [str(i) for i in item_ids]})
+                            data={"offerId": offer.offer_id, "tradeId": offer.trade_id,
+                                  "itemIds": [str(i) for i in item_ids]})
     record_item_events(assignment, changed, "item.delivered", f"Delivered in trade offer {offer.offer_id}.",
-                       actor=actor, source=source, data={"offer_id": offer.offer_id, "trade_id": offer.trade_id})
+                       actor=actor, source=source, data={"offerId": offer.offer_id, "tradeId": offer.trade_id})
     queue_sync()
 
 
@@ -237,7 +237,7 @@ def _retry(assignment, attempt, outcome: str, reason: str, said: str, *, now, ac
     if counted and used >= limit:
         fail_delivery(assignment, None, StatusReason.ATTEMPTS_EXHAUSTED, now=now, actor=actor, source=source,
                       event_type="delivery.failed",
-                      data={"offer_id": offer_id, "attempts": used, "max_attempts": limit, "last_outcome": outcome},
+                      data={"offerId": offer_id, "attempts": used, "maxAttempts": limit, "lastOutcome": outcome},
                       message=f"{said}; that was attempt {used} of {limit}, so delivery gave up. The items are back "
                               "in the pool; an operator can retry.")
         return
@@ -252,8 +252,8 @@ def _retry(assignment, attempt, outcome: str, reason: str, said: str, *, now, ac
     update_assignment(assignment, now, status=AssignmentStatus.PENDING, status_reason=reason,
                       delivery_trade_offer_id=None, next_attempt_at=until, delivery_error_message=message)
     record_assignment_event(assignment, "delivery.retry_scheduled", message, actor=actor, source=source,
-                            data={"offer_id": offer_id, "reason": reason, "retry_at": until, "attempts": used,
-                                  "max_attempts": limit})
+                            data={"offerId": offer_id, "reason": reason, "retryAt": until, "attempts": used,
+                                  "maxAttempts": limit})
     queue_delivery(assignment.id, countdown=delay)
 
 
@@ -275,11 +275,11 @@ def _invalid_items(assignment, attempt, offer: TradeOffer, *, now, actor, source
     record_item_events(assignment, flagged, "item.missing",
                        f"Steam reported the item as unavailable in offer {offer.offer_id}; the sync checks it.",
                        actor=actor, source=source,
-                       data={"offer_id": offer.offer_id, "reason": StatusReason.INVALID_ITEMS})
+                       data={"offerId": offer.offer_id, "reason": StatusReason.INVALID_ITEMS})
     others = [i.id for i in items if i.id not in set(flagged)]
     fail_delivery(assignment, attempt, StatusReason.INVALID_ITEMS, now=now, actor=actor, source=source,
                   event_type="delivery.invalid_items", outcome=AttemptOutcome.INVALID_ITEMS, release_only=others,
-                  data={"offer_id": offer.offer_id, "missing_item_ids": [str(i) for i in flagged]},
+                  data={"offerId": offer.offer_id, "missingItemIds": [str(i) for i in flagged]},
                   message=f"Steam reported {len(flagged)} of {len(items)} item(s) of offer {offer.offer_id} as no "
                           "longer available; the assignment failed. The other items are back in the pool; a sync "
                           "checks the reported ones.")
@@ -306,7 +306,7 @@ def _revert(assignment, attempt, offer: TradeOffer, *, now, actor, source) -> No
     )
     record_item_events(assignment, item_ids, "item.removed",
                        f"Trade of offer {offer.offer_id} was reverted; the sync takes the items back in.",
-                       actor=actor, source=source, data={"offer_id": offer.offer_id, "reason": StatusReason.REVERTED})
+                       actor=actor, source=source, data={"offerId": offer.offer_id, "reason": StatusReason.REVERTED})
     set_assignment_items(assignment, DeliveryStatus.RETURNED)
     message = (f"Steam reverted the trade of offer {offer.offer_id} (trade protection); the user no longer has "
                "the items. They return to the pool when the sync sees them.")
@@ -315,7 +315,7 @@ def _revert(assignment, attempt, offer: TradeOffer, *, now, actor, source) -> No
     if attempt is not None:
         finish_attempt(attempt, AttemptOutcome.REVERTED, now=now, code=StatusReason.REVERTED)
     record_assignment_event(assignment, "delivery.reverted", message, actor=actor, source=source,
-                            data={"offer_id": offer.offer_id, "trade_id": offer.trade_id})
+                            data={"offerId": offer.offer_id, "tradeId": offer.trade_id})
     queue_sync()
 
 
@@ -338,7 +338,7 @@ def settle_cancelled(assignment: Assignment, attempt: DeliveryAttempt | None, *,
         finish_attempt(attempt, AttemptOutcome.CANCELLED_BY_ASTRO, now=now, code="cancelled")
     if offer_id:
         record_assignment_event(assignment, "delivery.offer_cancelled", f"Cancelled trade offer {offer_id}: {reason}.",
-                                actor=actor, source=source, data={"offer_id": offer_id, "reason": CANCEL_ASSIGNMENT})
+                                actor=actor, source=source, data={"offerId": offer_id, "reason": CANCEL_ASSIGNMENT})
     released = release_items(assignment, now=now, actor=actor, source=source, why="assignment cancelled",
                              code="assignment_cancelled")
     set_assignment_items(assignment, DeliveryStatus.CANCELLED)
@@ -385,7 +385,7 @@ def confirm_offer(assignment_id, offer_id: str, *, actor: str, source: str) -> b
                 update_assignment(assignment, now, delivery_error_message=f"Confirming offer {offer_id} failed: {exc}")
                 record_assignment_event(assignment, "delivery.transient_error",
                                         f"Confirming offer {offer_id} failed ({exc.code}); the poller tries again.",
-                                        actor=actor, source=source, data={"offer_id": offer_id, "error": exc.code})
+                                        actor=actor, source=source, data={"offerId": offer_id, "error": exc.code})
         return False
     now = timezone.now()
     with transaction.atomic():
@@ -397,7 +397,7 @@ def confirm_offer(assignment_id, offer_id: str, *, actor: str, source: str) -> b
                               delivery_error_message=None)
             record_assignment_event(assignment, "delivery.offer_confirmed",
                                     f"Trade offer {offer_id} confirmed; waiting for the user.",
-                                    actor=actor, source=source, data={"offer_id": offer_id})
+                                    actor=actor, source=source, data={"offerId": offer_id})
     return True
 
 
@@ -417,4 +417,4 @@ def cancel_stray_offer(assignment_id, offer_id: str, *, actor: str, source: str,
         )
         if assignment is not None:
             record_assignment_event(assignment, "delivery.offer_cancelled", f"Cancelled stray offer {offer_id}: {why}.",
-                                    actor=actor, source=source, data={"offer_id": offer_id, "reason": CANCEL_DUPLICATE})
+                                    actor=actor, source=source, data={"offerId": offer_id, "reason": CANCEL_DUPLICATE})

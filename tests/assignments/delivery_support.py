@@ -3,6 +3,7 @@ sandbox bot and in the pool, and assignments made through the product's service.
 
 from __future__ import annotations
 
+import re
 
 from assignments.models import Assignment, DeliveryAttempt
 from assignments.services import assignment_create
@@ -58,3 +59,14 @@ def item_statuses(items: list[Item]) -> set[str]:
 
 def our_offers(sandbox, user_remote: dict, *, state: int | None = None) -> list[dict]:
     return sandbox.offers(partner=user_remote["steamId"], state=state)
+
+
+_CAMEL_CASE = re.compile(r"^[a-z][a-zA-Z0-9]*$")
+
+
+def assert_event_data_in_camel_case(assignment: Assignment) -> None:
+    """Event data keys are written in the API's casing (offerId, not offer_id)."""
+    events = SystemEvent.objects.filter(assignment=assignment)
+    keys = {(event.event_type, key) for event in events for key in event.event_data}
+    assert keys, "no event data to check"
+    assert {(event_type, key) for event_type, key in keys if not _CAMEL_CASE.match(key)} == set()

@@ -16,11 +16,13 @@ from django.utils import timezone
 from assignments import delivery
 from assignments.delivery import delivery_poll, delivery_resume_for_user, delivery_run
 from assignments.models import AttemptOutcome
+from audit.models import SystemEvent
 from astro.steam import get_gateway
 from astro.steam.types import AssetRef
 from items.services import user_set_trade_url
 from sync.models import InventorySyncLog
 from tests.assignments.delivery_support import (
+    assert_event_data_in_camel_case,
     assign,
     attempts,
     event_types,
@@ -62,6 +64,10 @@ def test_offer_sent_confirmed_accepted_delivered_and_sync_queued(sandbox):
         "delivery.offer_sent", "delivery.offer_confirmed", "delivery.accepted", "item.delivered", "item.delivered",
     ]
     assert InventorySyncLog.objects.filter(trigger="trade").exists()
+    accepted = SystemEvent.objects.get(assignment=assignment, event_type="delivery.accepted")
+    assert accepted.event_data["offerId"] == offer["id"]
+    assert sorted(accepted.event_data["itemIds"]) == sorted(str(i.id) for i in items)
+    assert_event_data_in_camel_case(assignment)
 
 
 def test_running_the_task_again_changes_nothing(sandbox):
@@ -161,6 +167,7 @@ def test_steam_failing_the_send_is_retried_later_not_failed(sandbox, settings, f
         AttemptOutcome.STEAM_UNAVAILABLE if reason == "steam_unavailable" else AttemptOutcome.OUTCOME_UNKNOWN,
         AttemptOutcome.OFFER_ACTIVE,
     ]
+    assert_event_data_in_camel_case(assignment)
 
 
 @pytest.mark.parametrize(
@@ -186,6 +193,7 @@ def test_send_that_created_the_offer_and_then_failed_is_adopted_not_repeated(san
     delivery_poll()
     assert sandbox.offer(offer["id"])["state"] == 2
     assert len(our_offers(sandbox, remote)) == 1
+    assert_event_data_in_camel_case(assignment)
 
 
 def test_offer_not_yet_visible_after_an_ambiguous_send_is_found_by_the_next_attempt(sandbox, settings):

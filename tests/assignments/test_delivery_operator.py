@@ -17,6 +17,7 @@ from assignments.models import AttemptOutcome
 from assignments.services import assignment_cancel
 from items.models import Item
 from tests.assignments.delivery_support import (
+    assert_event_data_in_camel_case,
     assign,
     attempts,
     event_types,
@@ -54,6 +55,7 @@ def test_cancel_takes_the_offer_off_steam_first(sandbox):
     assert attempts(assignment)[-1].outcome == AttemptOutcome.CANCELLED_BY_ASTRO
     delivery_poll()  # Canceled-by-us is not "cancelled by someone else": no retry.
     assert reload(assignment).status == "cancelled"
+    assert_event_data_in_camel_case(assignment)
 
 
 def test_cancel_loses_to_an_accept_that_came_first(sandbox):
@@ -157,6 +159,7 @@ def test_resend_replaces_the_offer_without_spending_an_attempt(sandbox, settings
     assert new_offer != offer_id
     assert [o["state"] for o in our_offers(sandbox, remote)] == [6, 2]
     assert attempts(assignment)[0].counted is False
+    assert_event_data_in_camel_case(assignment)
 
 
 def test_check_now_applies_what_steam_says(sandbox):

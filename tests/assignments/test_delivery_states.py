@@ -11,6 +11,7 @@ from items.models import Item
 from sync.models import InventorySyncLog
 from sync.services import sync_run
 from tests.assignments.delivery_support import (
+    assert_event_data_in_camel_case,
     assign,
     attempts,
     event_types,
@@ -149,6 +150,7 @@ def test_gives_up_after_the_maximum_attempts(sandbox, settings):
     assert "attempt 2 of 2" in failed.delivery_error_message
     assert_back_in_pool(items)
     assert "delivery.failed" in event_types(assignment)
+    assert_event_data_in_camel_case(assignment)
 
 
 def test_maximum_attempts_can_be_set_per_assignment_type(sandbox, settings):
@@ -192,6 +194,7 @@ def test_escrow_waits_then_delivers_when_steam_releases_it(sandbox):
     delivery_poll()
     assert reload(assignment).status == "delivered"
     assert item_statuses(items) == {"delivered"}
+    assert_event_data_in_camel_case(assignment)
 
 
 def test_invalid_items_fail_the_assignment_and_let_sync_check_the_missing_ones(sandbox):
@@ -210,6 +213,7 @@ def test_invalid_items_fail_the_assignment_and_let_sync_check_the_missing_ones(s
     assert_back_in_pool([kept])
     assert "delivery.invalid_items" in event_types(assignment)
     assert InventorySyncLog.objects.count() > syncs_before
+    assert_event_data_in_camel_case(assignment)
 
 
 def test_reverted_trade_undoes_the_delivery(sandbox):
@@ -231,6 +235,7 @@ def test_reverted_trade_undoes_the_delivery(sandbox):
     # The sync the revert queued finds the items back (under new asset ids): in the pool again.
     assert sync_run(trigger="trade", actor="test-suite").sync_status == "success"
     assert item_statuses(items) == {"available"}
+    assert_event_data_in_camel_case(assignment)
 
 
 def test_states_are_applied_once_whatever_the_number_of_polls(sandbox):
