@@ -1,5 +1,8 @@
 """Delivery tasks: take ids, call one service in assignments.delivery, nothing else.
 
+Tasks import the services, never the reverse: services queue these by their
+registered name (`astro.core.tasks.enqueue("assignments.deliver_assignment", ...)`).
+
 All of them are idempotent (every write is fenced by a conditional UPDATE on the
 assignment), so they ack late: a worker killed mid-task leaves its message to be
 redelivered, and the sweeper covers a message that is lost altogether.
@@ -37,11 +40,3 @@ def sweep_deliveries_task() -> int:
     """Queue deliveries that are due, stuck or lost (beat: every minute)."""
     return delivery.delivery_sweep()
 
-
-@shared_task(name="assignments.check_delivery", acks_late=True)
-def check_delivery_task(assignment_id: str, actor: str = delivery.SYSTEM) -> str:
-    """Look at one assignment's offer now (operators' "check now", queued)."""
-    try:
-        return delivery.delivery_check_now(assignment_id=assignment_id, actor=actor, source="worker").status
-    except delivery.DeliveryRefused as exc:
-        return exc.code
