@@ -6,7 +6,7 @@ the gateway's transport adapter can forward steamcommunity.com / api.steampowere
 login included, runs against it. A control API under /sandbox/ shapes its world
 (inventories, users and their behaviour, offers, faults). See docs/sandbox.md.
 
-Run it with `python manage.py steam_sandbox` (or `python -m steam_sandbox`).
+Run it with `python -m steam_sandbox`.
 """
 
 from .account import BOT_STEAM_ID, BotAccount

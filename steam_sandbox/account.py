@@ -1,9 +1,9 @@
 """The sandbox's bot account.
 
 These are known, fake credentials: they exist only inside the sandbox and are the
-defaults Astro's settings use when STEAM_MODE=sandbox. When the sandbox runs
-through `manage.py steam_sandbox` it takes the values from Django settings instead,
-so the gateway and the sandbox always agree on them.
+defaults Astro's settings use when STEAM_MODE=sandbox. `python -m steam_sandbox`
+takes them from the same environment variables as those settings (`from_env`), so
+the gateway and the sandbox always agree on them.
 """
 
 from __future__ import annotations

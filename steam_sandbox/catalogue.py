@@ -1,5 +1,5 @@
 """Item classes for generated inventories, shaped like real Steam descriptions
-(/work/shared/steam-fixtures: inventory_with_properties.json, get_trade_offers.json).
+(the real captures in tests/fixtures/steam/: inventory_with_properties.json, get_trade_offers.json).
 
 Class ids are derived from the market hash name, so the same item always has the
 same classid; the two CS2 items of the real fixture keep their real class ids.

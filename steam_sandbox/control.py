@@ -7,7 +7,10 @@ import re
 
 from . import seed
 from .errors import ControlError, bad_request, not_found
-from .state import STATE_NAMES, SandboxState, _parse_int
+from .enums import ETradeOfferState
+from .parsing import parse_int
+from .state import SandboxState
+from .state.trades import Trades
 from .web import Request, Response, json_response
 
 _INV = r"/sandbox/inventories/(\w+)/(\d+)/(\d+)"
@@ -94,7 +97,7 @@ def set_config(state, req):
 
 @_route("GET", "/sandbox/clock")
 def get_clock(state, req):
-    return ok({"now": state.now(), "offsetSeconds": state.clock_offset})
+    return ok({"now": state.now(), "offsetSeconds": state.clock.offset})
 
 
 @_route("POST", "/sandbox/clock")
@@ -102,9 +105,9 @@ def set_clock(state, req):
     body = _body(req)
     if "advanceSeconds" not in body:
         raise bad_request("advanceSeconds is required (the sandbox clock only moves forward)")
-    state.advance_clock(_parse_int(body["advanceSeconds"], "advanceSeconds", minimum=0, maximum=10 * 365 * 86400))
+    state.advance_clock(parse_int(body["advanceSeconds"], "advanceSeconds", minimum=0, maximum=10 * 365 * 86400))
     state.tick()
-    return ok({"now": state.now(), "offsetSeconds": state.clock_offset})
+    return ok({"now": state.now(), "offsetSeconds": state.clock.offset})
 
 
 # ---------------------------------------------------------------- inventories
@@ -115,11 +118,12 @@ def _inv_args(state, account, appid, contextid):
 @_route("GET", _INV)
 def get_inventory(state, req, account, appid, contextid):
     owner, appid, contextid = _inv_args(state, account, appid, contextid)
-    inv = state.inventory(owner, appid, contextid)
-    limit = _parse_int(req.arg("limit", "100"), "limit", minimum=0, maximum=1_000_000)
+    inv = state.inventories.get(owner, appid, contextid)
+    limit = parse_int(req.arg("limit", "100"), "limit", minimum=0, maximum=1_000_000)
     if inv is None:
         return ok({"account": str(owner), "appid": appid, "contextid": str(contextid), "count": 0, "assets": []})
-    return ok({**state.inventory_summary(inv), "assets": [state.asset_view(inv, a) for a in inv.newest_first(limit)]})
+    views = state.inventories
+    return ok({**views.summary(inv), "assets": [views.asset_view(inv, a) for a in inv.newest_first(limit)]})
 
 
 @_route("POST", _INV)
@@ -137,7 +141,7 @@ def generate_inventory(state, req, account, appid, contextid):
 @_route("POST", _INV + "/add")
 def add_items(state, req, account, appid, contextid):
     owner, appid, contextid = _inv_args(state, account, appid, contextid)
-    return ok({"assets": state.add_items(owner, appid, contextid, _body(req))})
+    return ok({"assets": state.inventories.add_items(owner, appid, contextid, _body(req))})
 
 
 @_route("POST", _INV + "/remove")
@@ -149,28 +153,28 @@ def remove_assets(state, req, account, appid, contextid):
 @_route("PATCH", _INV + r"/assets/(\d+)")
 def update_asset(state, req, account, appid, contextid, assetid):
     owner, appid, contextid = _inv_args(state, account, appid, contextid)
-    return ok(state.update_asset(owner, appid, contextid, int(assetid), _body(req)))
+    return ok(state.inventories.update_asset(owner, appid, contextid, int(assetid), _body(req)))
 
 
 # ---------------------------------------------------------------- users
 @_route("GET", "/sandbox/users")
 def list_users(state, req):
-    return ok({"users": [state.user_view(u) for u in state.users.values()]})
+    return ok({"users": [state.users.view(u) for u in state.users.all()]})
 
 
 @_route("POST", "/sandbox/users")
 def create_user(state, req):
-    return ok(state.create_user(_body(req)), 201)
+    return ok(state.users.create(_body(req)), 201)
 
 
 @_route("GET", r"/sandbox/users/(\d+)")
 def get_user(state, req, steam_id):
-    return ok(state.user_view(state._user(int(steam_id))))
+    return ok(state.users.view(state.users.require(int(steam_id))))
 
 
 @_route("PATCH", r"/sandbox/users/(\d+)")
 def update_user(state, req, steam_id):
-    return ok(state.update_user(int(steam_id), _body(req)))
+    return ok(state.users.update(int(steam_id), _body(req)))
 
 
 @_route("POST", r"/sandbox/users/(\d+)/deposit")
@@ -181,54 +185,57 @@ def deposit(state, req, steam_id):
 # ---------------------------------------------------------------- offers, trades, confirmations
 @_route("GET", "/sandbox/offers")
 def list_offers(state, req):
-    offers = sorted(state.offers.values(), key=lambda o: o["id"])
+    offers = sorted(state.offers.all(), key=lambda found: found[1]["id"])
     if req.arg("state"):
-        wanted = {_parse_int(s, "state") for s in req.arg("state").split(",")}
-        offers = [o for o in offers if o["state"] in wanted]
+        wanted = {parse_int(s, "state") for s in req.arg("state").split(",")}
+        offers = [(bot, o) for bot, o in offers if o["state"] in wanted]
     if req.arg("partner"):
-        partner = _parse_int(req.arg("partner"), "partner")
-        offers = [o for o in offers if o["partner"] == partner]
-    return ok({"offers": [state.offer_view(o) for o in offers], "states": STATE_NAMES})
+        partner = parse_int(req.arg("partner"), "partner")
+        offers = [(bot, o) for bot, o in offers if o["partner"] == partner]
+    return ok({
+        "offers": [state.offers.view(bot, o) for bot, o in offers],
+        "states": {s.value: s.name for s in ETradeOfferState},
+    })
 
 
 @_route("GET", r"/sandbox/offers/(\d+)")
 def get_offer(state, req, offer_id):
-    offer = state.offer(int(offer_id))
-    if offer is None:
+    found = state.offers.find(int(offer_id))
+    if found is None:
         raise not_found(f"no offer {offer_id}")
-    return ok(state.offer_view(offer))
+    return ok(state.offers.view(*found))
 
 
 @_route("POST", r"/sandbox/offers/(\d+)/(\w+)")
 def act_on_offer(state, req, offer_id, action):
-    return ok(state.act_on_offer(int(offer_id), action, _body(req)))
+    return ok(state.offers.act(int(offer_id), action, _body(req)))
 
 
 @_route("GET", "/sandbox/trades")
 def list_trades(state, req):
-    return ok({"trades": [state.trade_view(t) for t in sorted(state.trades.values(), key=lambda t: t["id"])]})
+    return ok({"trades": [Trades.view(t) for t in sorted(state.trades.all(), key=lambda t: t["id"])]})
 
 
 @_route("GET", r"/sandbox/trades/(\d+)")
 def get_trade(state, req, trade_id):
-    trade = state.trades.get(int(trade_id))
+    trade = state.trades.find(int(trade_id))
     if trade is None:
         raise not_found(f"no trade {trade_id}")
-    return ok(state.trade_view(trade))
+    return ok(Trades.view(trade))
 
 
 @_route("GET", "/sandbox/confirmations")
 def list_confirmations(state, req):
     return ok({"confirmations": [
         {"id": str(c["id"]), "offerId": str(c["offer_id"]), "kind": c["kind"], "created": c["created"]}
-        for c in state.confirmations.values()
+        for c in state.confirmations.all()
     ]})
 
 
 # ---------------------------------------------------------------- faults, sessions
 @_route("GET", "/sandbox/faults")
 def list_faults(state, req):
-    return ok({"faults": [dict(f) for f in state.faults]})
+    return ok({"faults": state.faults.listed()})
 
 
 @_route("POST", "/sandbox/faults")
@@ -238,9 +245,7 @@ def add_fault(state, req):
 
 @_route("DELETE", "/sandbox/faults")
 def clear_faults(state, req):
-    count = len(state.faults)
-    state.faults.clear()
-    return ok({"cleared": count})
+    return ok({"cleared": state.faults.clear()})
 
 
 @_route("POST", "/sandbox/faults/clear")
@@ -250,32 +255,32 @@ def clear_faults_post(state, req):
 
 @_route("DELETE", r"/sandbox/faults/(\d+)")
 def delete_fault(state, req, fault_id):
-    if not state.remove_fault(int(fault_id)):
+    if not state.faults.remove(int(fault_id)):
         raise not_found(f"no fault {fault_id}")
     return ok({"deleted": int(fault_id)})
 
 
 @_route("POST", "/sandbox/sessions/expire")
 def expire_sessions(state, req):
-    return ok({"expiredSessions": state.expire_sessions()})
+    return ok({"expiredSessions": state.sessions.expire_all()})
 
 
 # ---------------------------------------------------------------- prices, request log
 @_route("GET", "/sandbox/prices")
 def get_price(state, req):
-    appid = _parse_int(req.arg("appid", "730"), "appid")
+    appid = parse_int(req.arg("appid", "730"), "appid")
     name = req.arg("marketHashName") or ""
-    return ok({"appid": appid, "marketHashName": name, **(state.price_of(appid, name, raw=True) or {})})
+    return ok({"appid": appid, "marketHashName": name, **(state.market.price_of(appid, name, raw=True) or {})})
 
 
 @_route("POST", "/sandbox/prices")
 def set_price(state, req):
-    return ok(state.set_price(_body(req)))
+    return ok(state.market.set_price(_body(req)))
 
 
 @_route("GET", "/sandbox/requests")
 def request_log(state, req):
-    since = _parse_int(req.arg("since", "0"), "since")
+    since = parse_int(req.arg("since", "0"), "since")
     host, prefix, method = req.arg("host"), req.arg("pathPrefix"), (req.arg("method") or "").upper()
     entries = [
         e for e in state.request_log

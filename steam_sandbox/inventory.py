@@ -85,7 +85,7 @@ def _flag(value) -> bool:
 class Description:
     """One item class as Steam describes it (keyed by appid, classid, instanceid)."""
 
-    __slots__ = ("appid", "classid", "instanceid", "data", "hold_until", "_inventory_json", "_offer_json")
+    __slots__ = ("appid", "classid", "instanceid", "data", "hold_until", "_inventory_json")
 
     def __init__(self, data: dict):
         self.appid = int(data["appid"])
@@ -96,7 +96,6 @@ class Description:
         self.data = data
         self.hold_until = hold_until_of(data)
         self._inventory_json: str | None = None
-        self._offer_json: str | None = None
 
     @property
     def key(self) -> tuple[int, str, str]:
@@ -121,11 +120,6 @@ class Description:
             if key in data:
                 data[key] = _flag(data[key])
         return data
-
-    def offer_json(self) -> str:
-        if self._offer_json is None:
-            self._offer_json = dumps(self.offer_dict())
-        return self._offer_json
 
 
 class Asset:
@@ -182,10 +176,6 @@ class Inventory:
         self.ids: list[int] = []  # ascending; served in reverse (newest first)
         self.assets: dict[int, Asset] = {}
         self.version = next(_VERSIONS)  # renewed on every change; the persister writes changed versions only
-
-    @property
-    def key(self) -> tuple[int, int, int]:
-        return (self.owner, self.appid, self.contextid)
 
     def __len__(self) -> int:
         return len(self.ids)

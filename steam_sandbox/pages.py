@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 
-def _page(title: str, body: str) -> str:
+def page(title: str, body: str) -> str:
     return (
         "<!DOCTYPE html>\n<html class=\"responsive\" lang=\"en\">\n<head>\n"
         f"<meta charset=\"utf-8\">\n<title>{escape(title)}</title>\n</head>\n"
@@ -19,14 +19,14 @@ def community_home(*, sessionid: str, steamid: int | None, persona: str = "", us
     login name somewhere in the page (steampy is_session_alive); `g_steamID = false;` and
     the Sign In title when not."""
     if steamid is None:
-        return _page(
+        return page(
             "Sign In",
             "<script type=\"text/javascript\">\n"
             f"\tg_sessionID = \"{sessionid}\";\n\tg_steamID = false;\n</script>\n"
             "<div class=\"responsive_page_content\"><a class=\"global_action_link\" "
             "href=\"https://steamcommunity.com/login/home/?goto=\">login</a></div>",
         )
-    return _page(
+    return page(
         "Steam Community",
         "<script type=\"text/javascript\">\n"
         f"\tg_sessionID = \"{sessionid}\";\n\tg_steamID = \"{steamid}\";\n</script>\n"
@@ -39,12 +39,12 @@ def community_home(*, sessionid: str, steamid: int | None, persona: str = "", us
 
 
 def plain_home(host: str) -> str:
-    return _page(host, f"<div class=\"page_content\">{escape(host)}</div>")
+    return page(host, f"<div class=\"page_content\">{escape(host)}</div>")
 
 
 def error_page(*, sessionid: str, steamid: int | None, message: str) -> str:
     steam = f"\"{steamid}\"" if steamid else "false"
-    return _page(
+    return page(
         "Steam Community :: Error",
         "<script type=\"text/javascript\">\n"
         f"\tg_sessionID = \"{sessionid}\";\n\tg_steamID = {steam};\n</script>\n"
@@ -64,7 +64,7 @@ def trade_offer_page(
     their_escrow_days: int,
 ) -> str:
     """tradeoffer/new/?partner=&token= and tradeoffer/{id}/ (the fragments of section 9)."""
-    return _page(
+    return page(
         "Steam Community :: Trade Offer",
         "<div class=\"pagecontent\" id=\"mainContent\">\n"
         "\t<script>\n"
@@ -107,7 +107,7 @@ def confirmation_details(*, offer_id: int, partner_persona: str, give: list[str]
 
 def market_page(*, sessionid: str, steamid: int | None, wallet_json: str) -> str:
     steam = f"\"{steamid}\"" if steamid else "false"
-    return _page(
+    return page(
         "Steam Community Market",
         "<script type=\"text/javascript\">\n"
         f"\tg_sessionID = \"{sessionid}\";\n\tg_steamID = {steam};\n"

@@ -253,7 +253,7 @@ def serve(
         state.reset()
     if load_seed:
         with state.lock:
-            empty = not any(len(inv) for inv in state.inventories.values())
+            empty = not any(len(inv) for inv in state.inventories.by_key.values())
         if empty or reset:
             seed.load(state)
     server.persister.start()

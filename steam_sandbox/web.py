@@ -37,9 +37,6 @@ class Request:
             self.form = parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
         self.cookies = parse_cookies(environ.get("HTTP_COOKIE", ""))
 
-    def header(self, name: str, default: str | None = None) -> str | None:
-        return self.environ.get("HTTP_" + name.upper().replace("-", "_"), default)
-
     def arg(self, name: str, default: str | None = None) -> str | None:
         """A query or form parameter (first value)."""
         for source in (self.form, self.query):

@@ -2,7 +2,7 @@
 items plus catalogue items, a few of them under a trade hold that ends a few days from
 now) and a few TF2 items, plus three demo users with fixed steam ids and trade URLs.
 
-Loaded by `POST /sandbox/seed` and `manage.py steam_sandbox --seed`.
+Loaded by `POST /sandbox/seed` and `python -m steam_sandbox --seed`.
 """
 
 from __future__ import annotations
@@ -80,9 +80,9 @@ def load(state) -> dict:
         users = []
         for spec in DEMO_USERS:
             if spec["steamId"] in state.users:
-                users.append(state.update_user(spec["steamId"], {k: v for k, v in spec.items() if k != "steamId"}))
+                users.append(state.users.update(spec["steamId"], {k: v for k, v in spec.items() if k != "steamId"}))
             else:
-                users.append(state.create_user(dict(spec)))
+                users.append(state.users.create(dict(spec)))
         bot = state.bot.steam_id
         cs2 = state.load_inventory(bot, 730, 2, cs2_inventory(now))
         tf2 = state.load_inventory(bot, 440, 2, tf2_inventory())

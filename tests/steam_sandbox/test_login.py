@@ -33,7 +33,7 @@ def begin(session, bot, password):
 
 
 def test_the_secrets_arithmetic_matches_published_vectors_and_steampy():
-    # steamguard-cli's confirmation-key vector and the device id of STEAM-ENDPOINTS.md §5.
+    # steamguard-cli's confirmation-key vector, and the bot's device id as steampy's guard makes it.
     assert crypto.confirmation_key("GQP46b73Ws7gr8GmZFR0sDuau5c=", 1617591917, "conf") == "NaL8EIMhfy/7vBounJ0CvpKbrPk="
     assert crypto.device_id(BOT) == "android:1fa4e85b-2756-abd6-4aa8-b185fc5cb359"
     secret = "c2FuZGJveC1zaGFyZWQtc2VjcmV0LTAwMA=="
