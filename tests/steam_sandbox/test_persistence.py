@@ -1,9 +1,11 @@
-"""The sandbox keeps its world on disk across restarts, and runs as a management command."""
+"""The sandbox keeps its world on disk across restarts (a state saved in an older layout
+too), and runs as `python -m steam_sandbox`."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,12 +14,15 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from steampy.confirmation import ConfirmationExecutor
 from steampy.models import Asset, GameOptions
 
+from steam_sandbox.crypto import TokenSigner
 from tests.support.sandbox import SandboxClient, mount_sandbox, start_sandbox
 from tests.support.waiting import wait_for
 
 BASE_DIR = Path(settings.BASE_DIR)
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # see its README
 
 
 @pytest.fixture
@@ -166,3 +171,73 @@ def test_the_sandbox_also_runs_in_process_on_a_free_port(tmp_path):
     finally:
         server.stop()
     assert (tmp_path / "core.json").exists()
+
+
+def test_a_state_dir_saved_before_the_per_bot_layout_loads_as_it_was(tmp_path, steam_sandbox):
+    state_dir = tmp_path / "state"
+    shutil.copytree(FIXTURES / "state_v1", state_dir)
+    old_core = json.loads((state_dir / "core.json").read_text())
+    answers = json.loads((FIXTURES / "state_v1_answers.json").read_text())
+    bot = steam_sandbox.bot
+    process = start_sandbox(state_dir, bot=bot)
+    try:
+        sandbox = SandboxClient(process.url, bot=bot, process=process)
+
+        summary = sandbox.state()
+        del summary["stateDir"], summary["clock"]["now"]
+        assert summary == answers["state"]
+        assert sandbox.offers() == answers["offers"]
+        assert sandbox.trades() == answers["trades"]
+        assert sandbox.confirmations() == answers["confirmations"]
+        assert sandbox.call("GET", "/sandbox/users") == answers["users"]
+        assert sandbox.call("GET", "/sandbox/config") == answers["config"]
+        assert sandbox.call("GET", "/sandbox/clock")["offsetSeconds"] == answers["offset"]
+        for key, inventory in answers["inventories"].items():
+            account, appid, contextid = key.split("/")
+            assert sandbox.inventory(account=account, appid=int(appid), contextid=int(contextid)) == inventory
+
+        # The saved login session is the bot's: an access token of it works, and the
+        # Web API answers byte for byte what the old code did.
+        [jti] = old_core["sessions"]
+        signer = TokenSigner(bytes.fromhex((state_dir / "secret.key").read_text().strip()))
+        token = signer.issue({"iss": f"r:{jti}", "sub": str(bot.steam_id), "exp": int(time.time()) + 600})
+        steam = sandbox.steam_session()
+        econ = "https://api.steampowered.com/IEconService"
+        calls = {
+            "GetTradeOffers": {"get_sent_offers": 1, "get_received_offers": 1, "get_descriptions": 1},
+            "GetTradeHistory": {"include_failed": 1, "include_total": 1, "get_descriptions": 1, "max_trades": 100},
+            "GetTradeOffersSummary": {},
+            **{f"GetTradeStatus/{t['tradeId']}": {"tradeid": t["tradeId"], "get_descriptions": 1} for t in answers["trades"]},
+        }
+        for name, params in calls.items():
+            resp = steam.get(f"{econ}/{name.split('/')[0]}/v1", params={"access_token": token, **params})
+            assert resp.text == answers["webapi"][name], name
+
+        # The pending confirmations are the bot's phone's.
+        client = sandbox.steampy_client()
+        client.login()
+        listed = ConfirmationExecutor(bot.identity_secret, str(bot.steam_id), client._session)._get_confirmations()
+        assert sorted(c.data_confid for c in listed) == sorted(c["id"] for c in answers["confirmations"])
+
+        # Saved again, it is in the current layout: per-bot state under the bot's steamid.
+        sandbox.save()
+        core = json.loads((state_dir / "core.json").read_text())
+        me = str(bot.steam_id)
+        assert core["version"] == 2
+        assert {key: list(core[key]) for key in ("offers", "trades", "confirmations", "sessions", "acknowledged")} == {
+            "offers": [me], "trades": [me], "confirmations": [me], "sessions": [me], "acknowledged": [me],
+        }
+        assert [o["id"] for o in core["offers"][me]] == [o["id"] for o in old_core["offers"]]
+        assert jti in core["sessions"][me]
+    finally:
+        process.stop()
+    assert process.proc.returncode == 0
+
+
+def test_a_state_dir_from_a_newer_sandbox_is_refused(tmp_path, steam_sandbox):
+    (tmp_path / "core.json").write_text(json.dumps({"version": 99}))
+    result = subprocess.run(
+        [sys.executable, "-m", "steam_sandbox", "--port", "0", "--state-dir", str(tmp_path)],
+        cwd=BASE_DIR, env={**os.environ, "PYTHONPATH": str(BASE_DIR)}, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0 and "core.json has version 99" in result.stderr
