@@ -1,6 +1,8 @@
-"""Writes on Steam users (and, through assignments, on the item pool)."""
+"""Writes on Steam users: their rows and their trade URLs."""
 
 from __future__ import annotations
+
+from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -11,6 +13,7 @@ from astro.steam.errors import SteamPermanentError
 from astro.steam.parsing import parse_trade_url
 from audit.services import record_event
 from items.models import SteamUser
+from items.signals import trade_url_set
 
 
 class InvalidTradeUrl(InvalidInput):
@@ -71,7 +74,7 @@ def user_get_or_create(*, steam_id: int, actor: str, source: str, external_syste
 def user_set_trade_url(
     *, steam_id: int, trade_url: str, actor: str, source: str, external_system: str | None = None
 ) -> SteamUser:
-    """Validate and store a user's trade URL (creating the user if new); waiting deliveries resume on commit.
+    """Validate and store a user's trade URL (creating the user if new); `trade_url_set` is sent on commit.
 
     Setting the same URL again changes nothing and records nothing.
     """
@@ -90,12 +93,6 @@ def user_set_trade_url(
                 source=source, user_id=steam_id, external_system=external_system,
                 data={"partner": account_id_of(steam_id)},
             )
-            transaction.on_commit(lambda: _resume_deliveries(steam_id), robust=True)
+            # Deliveries waiting for a URL resume on this signal (assignments connects it).
+            transaction.on_commit(partial(trade_url_set.send_robust, sender=SteamUser, steam_id=steam_id), robust=True)
         return SteamUser.objects.get(steam_id=steam_id)
-
-
-def _resume_deliveries(steam_id: int) -> None:
-    # assignments depends on items, not the reverse: import at call time.
-    from assignments.delivery import delivery_resume_for_user
-
-    delivery_resume_for_user(steam_id=steam_id)

@@ -82,14 +82,28 @@ def test_put_user_refuses_a_url_of_another_account_and_read_only_fields(api):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_setting_a_trade_url_resumes_waiting_deliveries(api, make_items, monkeypatch):
-    # delivery_resume_for_user is the delivery engine's; here we only check it is called after commit.
-    from assignments import delivery
+def test_setting_a_trade_url_resumes_waiting_deliveries(api, make_items):
+    # The real path: the service sends items.signals.trade_url_set once its transaction
+    # commits; the assignments app's receiver resumes what waited for a URL.
+    from django.db import transaction
 
-    calls = []
-    monkeypatch.setattr(delivery, "delivery_resume_for_user", lambda *, steam_id: calls.append(steam_id), raising=False)
-    api.put(f"/api/users/{USER}", {"tradeUrl": TRADE_URL}, format="json")
-    assert calls == [USER]
+    from assignments.delivery import delivery_run
+    from assignments.models import Assignment
+
+    created = api.post("/api/assignments", assignment_body([make_items(1)[0].id]), format="json").json()
+    assert delivery_run(assignment_id=created["id"]).outcome == "trade_url_required"  # no URL yet: nothing on Steam
+
+    with transaction.atomic():
+        assert api.put(f"/api/users/{USER}", {"tradeUrl": TRADE_URL}, format="json").status_code == 200
+        # Not before the URL is committed.
+        assert Assignment.objects.get(id=created["id"]).status_reason == "trade_url_required"
+        assert not SystemEvent.objects.filter(event_type="assignment.resumed").exists()
+
+    waiting = Assignment.objects.get(id=created["id"])
+    assert (waiting.status, waiting.status_reason) == ("pending", None)
+    [resumed] = SystemEvent.objects.filter(event_type="assignment.resumed")
+    assert (resumed.assignment_id, resumed.user_id) == (waiting.id, USER)
+    assert resumed.event_data == {"waitedFor": "trade_url_required"}
 
 
 def test_events_are_filtered_and_own_only(api, make_client, make_system, make_items):
