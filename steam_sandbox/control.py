@@ -10,7 +10,6 @@ from .errors import ControlError, bad_request, not_found
 from .enums import ETradeOfferState
 from .parsing import parse_int
 from .state import SandboxState
-from .state.trades import Trades
 from .web import Request, Response, json_response
 
 _INV = r"/sandbox/inventories/(\w+)/(\d+)/(\d+)"
@@ -213,7 +212,7 @@ def act_on_offer(state, req, offer_id, action):
 
 @_route("GET", "/sandbox/trades")
 def list_trades(state, req):
-    return ok({"trades": [Trades.view(t) for t in sorted(state.trades.all(), key=lambda t: t["id"])]})
+    return ok({"trades": [state.trades.view(t) for t in sorted(state.trades.all(), key=lambda t: t["id"])]})
 
 
 @_route("GET", r"/sandbox/trades/(\d+)")
@@ -221,7 +220,7 @@ def get_trade(state, req, trade_id):
     trade = state.trades.find(int(trade_id))
     if trade is None:
         raise not_found(f"no trade {trade_id}")
-    return ok(Trades.view(trade))
+    return ok(state.trades.view(trade))
 
 
 @_route("GET", "/sandbox/confirmations")

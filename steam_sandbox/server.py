@@ -125,11 +125,11 @@ class SandboxApp:
         })
 
 
-
 def data_root() -> Path:
     """Where a checkout keeps its local state (`.astro/`, or ASTRO_DATA_DIR): the
     same folder the embedded services use, found without importing Astro."""
     return Path(os.environ.get("ASTRO_DATA_DIR") or Path(__file__).resolve().parent.parent / ".astro")
+
 
 def _server_error(req: Request, fault: dict) -> Response:
     if req.path.startswith("/inventory/"):

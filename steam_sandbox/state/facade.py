@@ -40,7 +40,7 @@ from .market import Market
 from .offers import Offers
 from .persistence import CORE_VERSION, SnapshotFiles
 from .sessions import Sessions
-from .shared import DEFAULT_CONFIG, FIRST_IDS, Clock, Ids, Versions, parse_config
+from .shared import DEFAULT_CONFIG, Clock, Ids, Versions, parse_config
 from .trades import Trades
 from .users import Users
 
@@ -98,11 +98,9 @@ class SandboxState:
         logged requests stay."""
         with self.lock:
             self.clock.offset = 0.0
-            self.ids.last = dict(FIRST_IDS)
+            self.ids.reset()
             self._build()
-            # Versions only grow, so the persister sees the reset as a change.
-            self.versions.core += 1
-            self.versions.classes += 1
+            self.versions.touch_all()  # versions only grow: the persister sees the reset as a change
             self.faults.clear()
             self.request_log.clear()
 

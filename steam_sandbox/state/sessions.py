@@ -107,11 +107,7 @@ class Sessions:
     # ------------------------------------------------------------------ sessions
     def live(self, steamid, jti: str) -> dict | None:
         """The bot's session named `jti`, unless revoked."""
-        try:
-            bot = int(steamid)
-        except (TypeError, ValueError):
-            return None
-        session = self.by_bot.get(bot, {}).get(jti)
+        session = self.by_bot.get(_steamid(steamid), {}).get(jti)
         return session if session is not None and not session["revoked"] else None
 
     def refresh(self, refresh_token: str) -> tuple[str, str] | None:
@@ -123,26 +119,29 @@ class Sessions:
             return None
         return str(claims["jti"]), str(claims["sub"])
 
-    def _session_of_access_token(self, access_token: str) -> dict | None:
+    def _session_of_access_token(self, access_token: str) -> tuple[dict, dict] | None:
+        """(claims, session) of an access token we signed; expiry is the caller's check."""
         claims = self._signer.verify(access_token)
         if not claims or not str(claims.get("iss", "")).startswith("r:"):
             return None
-        return self.by_bot.get(_steamid(claims.get("sub")), {}).get(claims["iss"][2:])
+        session = self.by_bot.get(_steamid(claims.get("sub")), {}).get(claims["iss"][2:])
+        return (claims, session) if session is not None else None
 
     def owner_of(self, access_token: str) -> int | None:
         """The bot steamid of a live access token (signed by us, not expired, session not revoked)."""
-        claims = self._signer.verify(access_token)
-        if not claims or claims.get("exp", 0) < time.time():
+        found = self._session_of_access_token(access_token)
+        if found is None:
             return None
-        session = self._session_of_access_token(access_token)
-        if session is None or session["revoked"]:
+        claims, session = found
+        if claims.get("exp", 0) < time.time() or session["revoked"]:
             return None
         return int(session["steamid"])
 
     def revoke(self, access_token: str) -> None:
-        """Log out: the session the access token belongs to dies."""
-        session = self._session_of_access_token(access_token)
-        if session:
+        """Log out: the session the access token belongs to dies (even if the token expired)."""
+        found = self._session_of_access_token(access_token)
+        if found:
+            _, session = found
             session["revoked"] = True
             self._versions.touch()
 

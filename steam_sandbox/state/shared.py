@@ -36,6 +36,10 @@ class Versions:
     def touch(self) -> None:
         self.core += 1
 
+    def touch_all(self) -> None:
+        self.core += 1
+        self.classes += 1
+
 
 FIRST_IDS = {
     # The last id handed out per kind (ids in Steam's ranges).
@@ -53,6 +57,9 @@ class Ids:
     def __init__(self, versions: Versions) -> None:
         self.last = dict(FIRST_IDS)
         self._versions = versions
+
+    def reset(self) -> None:
+        self.last = dict(FIRST_IDS)
 
     def next(self, kind: str) -> int:
         self.last[kind] += 1
