@@ -3,6 +3,9 @@
 Assignments come from external systems through the API and are never edited
 here; operators control their delivery (retry, cancel, resend, check the offer
 now) through the services in `assignments.delivery` / `assignments.services`.
+The item page gets from here what depends on an item's assignments: its
+assignment history and the overrides of `assignments.overrides` (through
+`items.admin.item_page_extend`: items may not import assignments).
 `assignment_items` has a composite primary key, which the Django 5.2 admin
 cannot register: its rows are shown inside their assignment's and their item's
 pages, and in a read-only list of their own (`assignment_items_view`).
@@ -17,7 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from assignments import delivery
+from assignments import delivery, overrides
 from assignments.models import (
     Assignment,
     AssignmentItem,
@@ -38,7 +41,11 @@ from astro.core.admin import (
     status_pill,
 )
 from astro.core.formatting import money
+from astro.integrations.models import ExternalSystem
+from astro.steam import get_gateway
 from audit.models import SystemEvent
+from items.admin import OVERRIDES, item_page_extend
+from items.models import ItemStatus
 
 CONTROL = "assignments.control_delivery"
 HISTORY_ROWS = 50
@@ -62,8 +69,7 @@ class ExternalSystemFilter(admin.SimpleListFilter):
     parameter_name = "external_system__exact"
 
     def lookups(self, request, model_admin):
-        from astro.integrations.models import ExternalSystem  # a handful of rows, unlike assignments
-
+        # The registered systems: a handful of rows, where a DISTINCT over assignments would scan them all.
         return [(slug, slug) for slug in ExternalSystem.objects.order_by("slug").values_list("slug", flat=True)]
 
     def queryset(self, request, queryset):
@@ -294,3 +300,84 @@ class DeliveryAttemptAdmin(FastChangeListMixin, ReadOnlyAdmin):
     search_fields = ("=trade_offer_id", "=tag")
     list_select_related = ("assignment", "assignment__user")
     ordering = ("-started_at",)
+
+
+# ------------------------------------------------------------------ item page
+
+
+def _confirm_removed(item, *, actor, reason):
+    item = overrides.item_confirm_removed(item_id=item.id, actor=actor, reason=reason)
+    return f"{item.item_name} confirmed removed: it no longer counts toward the pool."
+
+
+class _InventoryReads:
+    """The gateway, with each app/context inventory read at most once per operator action.
+
+    Restoring 20 missing items from the list reads the bot's inventory once per
+    context, not 20 times (a live inventory of 100,000 items is 100 pages).
+    """
+
+    def __init__(self):
+        self._gateway = get_gateway()
+        self._read = {}
+
+    def fetch_inventory(self, app_id, context_id, **kwargs):
+        key = (app_id, context_id)
+        if key not in self._read:
+            self._read[key] = self._gateway.fetch_inventory(app_id, context_id, **kwargs)
+        return self._read[key]
+
+
+def _restore(item, *, actor, reason, gateway=None):
+    outcome = overrides.item_restore_after_check(item_id=item.id, actor=actor, reason=reason, gateway=gateway)
+    where = "back in the pool" if outcome.item.status == ItemStatus.AVAILABLE else "reserved again for its assignment"
+    return f"Steam shows {outcome.item.item_name} in the bot inventory (context {outcome.context_id}): {where}."
+
+
+def _release(item, *, actor, reason):
+    item = overrides.item_release_from_assignment(item_id=item.id, actor=actor, reason=reason)
+    return (f"{item.item_name} released from its assignment and marked missing; confirm it removed, or "
+            "check Steam and restore it.")
+
+
+ITEM_PAGE_OPERATIONS = (
+    Operation(
+        name="confirm_removed", label="Confirm removed", permission=OVERRIDES, run=_confirm_removed, danger=True,
+        applies=lambda item: item.status == ItemStatus.MISSING,
+        explanation="The item really left the bot's inventory (traded away by hand, lost to a support action, "
+                    "...). It becomes removed and stops counting toward the pool. Only missing items that no "
+                    "pending or processing assignment still holds.",
+    ),
+    Operation(
+        name="restore_after_check", label="Check Steam and restore", permission=OVERRIDES, run=_restore,
+        asks_steam=True, prepare=lambda: {"gateway": _InventoryReads()},
+        applies=lambda item: item.status in overrides.RESTORABLE,
+        explanation="Astro reads the bot's inventory from Steam now. Only if the item's asset is there does it "
+                    "become available again (or reserved again, when an assignment still waits for it). If Steam "
+                    "does not show it, nothing changes.",
+    ),
+    Operation(
+        name="release_from_assignment", label="Release from its assignment", permission=OVERRIDES, run=_release,
+        applies=lambda item: item.status in (ItemStatus.RESERVED, ItemStatus.MISSING)
+        and item.assigned_to_user_id is not None,
+        explanation="For an item Steam no longer shows that a pending assignment still holds (sync reports it "
+                    "as a discrepancy and leaves it to you). The item leaves the assignment, which goes on with "
+                    "its other items, and becomes missing. Not possible while an offer is out, or for the "
+                    "assignment's last item (cancel the assignment instead).",
+    ),
+)
+
+
+def _item_assignment_history(request, item) -> list[dict]:
+    rows = list(
+        AssignmentItem.objects.filter(item_id=item.id)
+        .select_related("assignment", "assignment__user")
+        .order_by("-created_at")[:HISTORY_ROWS]
+    )
+    return [
+        section("assignments", "Assignment history", "admin/assignments/sections/assignment_rows.html",
+                {"rows": rows, "show_assignment": True, "empty": "This item was never assigned."}),
+    ]
+
+
+item_page_extend(operations=ITEM_PAGE_OPERATIONS, sections=[_item_assignment_history])

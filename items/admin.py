@@ -3,18 +3,25 @@
 Items are never edited by hand: they change through sync, delivery and the
 operator overrides in `items.overrides`, offered here as buttons and list
 actions that ask for a reason and record it in the audit trail.
+
+Apps above items add to the item page what only they know (`item_page_extend`):
+assignments/admin.py adds an item's assignment history and the overrides that
+depend on its assignment (confirm removed, restore after a Steam check, release
+from its assignment).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
+from django.http import HttpRequest
 from django.urls import reverse
 
-from assignments.models import AssignmentItem
 from astro.core.admin import (
     FastChangeListMixin,
     Operation,
@@ -112,43 +119,6 @@ class DecisionFilter(admin.SimpleListFilter):
 # ----------------------------------------------------------------- operations
 
 
-def _confirm_removed(item, *, actor, reason):
-    item = overrides.item_confirm_removed(item_id=item.id, actor=actor, reason=reason)
-    return f"{item.item_name} confirmed removed: it no longer counts toward the pool."
-
-
-class _InventoryReads:
-    """The gateway, with each app/context inventory read at most once per operator action.
-
-    Restoring 20 missing items from the list reads the bot's inventory once per
-    context, not 20 times (a live inventory of 100,000 items is 100 pages).
-    """
-
-    def __init__(self):
-        from astro.steam import get_gateway
-
-        self._gateway = get_gateway()
-        self._read = {}
-
-    def fetch_inventory(self, app_id, context_id, **kwargs):
-        key = (app_id, context_id)
-        if key not in self._read:
-            self._read[key] = self._gateway.fetch_inventory(app_id, context_id, **kwargs)
-        return self._read[key]
-
-
-def _restore(item, *, actor, reason, gateway=None):
-    outcome = overrides.item_restore_after_check(item_id=item.id, actor=actor, reason=reason, gateway=gateway)
-    where = "back in the pool" if outcome.item.status == ItemStatus.AVAILABLE else "reserved again for its assignment"
-    return f"Steam shows {outcome.item.item_name} in the bot inventory (context {outcome.context_id}): {where}."
-
-
-def _release(item, *, actor, reason):
-    item = overrides.item_release_from_assignment(item_id=item.id, actor=actor, reason=reason)
-    return (f"{item.item_name} released from its assignment and marked missing; confirm it removed, or "
-            "check Steam and restore it.")
-
-
 def _accept(item, *, actor, reason):
     item = overrides.item_accept(item_id=item.id, actor=actor, reason=reason)
     return f"{item.item_name} accepted into the pool."
@@ -160,30 +130,6 @@ def _quarantine(item, *, actor, reason):
 
 
 ITEM_OPERATIONS = (
-    Operation(
-        name="confirm_removed", label="Confirm removed", permission=OVERRIDES, run=_confirm_removed, danger=True,
-        applies=lambda item: item.status == ItemStatus.MISSING,
-        explanation="The item really left the bot's inventory (traded away by hand, lost to a support action, "
-                    "...). It becomes removed and stops counting toward the pool. Only missing items that no "
-                    "pending or processing assignment still holds.",
-    ),
-    Operation(
-        name="restore_after_check", label="Check Steam and restore", permission=OVERRIDES, run=_restore,
-        asks_steam=True, prepare=lambda: {"gateway": _InventoryReads()},
-        applies=lambda item: item.status in overrides.RESTORABLE,
-        explanation="Astro reads the bot's inventory from Steam now. Only if the item's asset is there does it "
-                    "become available again (or reserved again, when an assignment still waits for it). If Steam "
-                    "does not show it, nothing changes.",
-    ),
-    Operation(
-        name="release_from_assignment", label="Release from its assignment", permission=OVERRIDES, run=_release,
-        applies=lambda item: item.status in (ItemStatus.RESERVED, ItemStatus.MISSING)
-        and item.assigned_to_user_id is not None,
-        explanation="For an item Steam no longer shows that a pending assignment still holds (sync reports it "
-                    "as a discrepancy and leaves it to you). The item leaves the assignment, which goes on with "
-                    "its other items, and becomes missing. Not possible while an offer is out, or for the "
-                    "assignment's last item (cancel the assignment instead).",
-    ),
     Operation(
         name="accept", label="Accept into the pool", permission=OVERRIDES, run=_accept,
         applies=lambda item: item.status == ItemStatus.QUARANTINED
@@ -198,6 +144,35 @@ ITEM_OPERATIONS = (
                     "operator accepts it. Only available items.",
     ),
 )
+
+
+# ---------------------------------------------------------- page extensions
+
+# Added by apps above items, from their own admin module: items never imports them.
+_extra_operations: list[Operation] = []
+_extra_sections: list[Callable[[HttpRequest, Item], list[dict]]] = []
+
+
+def item_page_extend(
+    *,
+    operations: Iterable[Operation] = (),
+    sections: Iterable[Callable[[HttpRequest, Item], list[dict]]] = (),
+) -> None:
+    """Add operations and object-page sections to the item admin.
+
+    Operations are offered (buttons, list actions) before the item's own ones;
+    each `sections(request, item)` returns `section()`s shown before the item's
+    event history. Call it once, when your admin module is imported. An
+    operation name already taken is refused: an operation's URL is its name.
+    """
+    operations = tuple(operations)
+    taken = {operation.name for operation in (*_extra_operations, *ITEM_OPERATIONS)}
+    for operation in operations:
+        if operation.name in taken:
+            raise ImproperlyConfigured(f"the item admin already has an operation named {operation.name!r}")
+        taken.add(operation.name)
+    _extra_operations.extend(operations)
+    _extra_sections.extend(sections)
 
 
 # ---------------------------------------------------------------------- admin
@@ -217,7 +192,6 @@ class ItemAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
     list_select_related = ("assigned_to_user",)
     # Index-backed (items_market_hash_name): the first page of 100,000 rows is read, not sorted.
     ordering = ("market_hash_name",)
-    operations = ITEM_OPERATIONS
     fieldsets = (
         (None, {"fields": ("item_name", "market_hash_name", "status", "market_value", "market_value_updated_at",
                            "item_type", "item_rarity")}),
@@ -228,6 +202,10 @@ class ItemAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
         ("Metadata", {"classes": ("collapse",), "fields": ("steam_metadata", "custom_metadata")}),
         ("Record", {"classes": ("collapse",), "fields": ("id", "created_at", "updated_at")}),
     )
+
+    @property
+    def operations(self) -> tuple[Operation, ...]:
+        return (*_extra_operations, *ITEM_OPERATIONS)
 
     @admin.display(description="status", ordering="status")
     def status_pill(self, obj):
@@ -273,15 +251,9 @@ class ItemAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     def get_object_sections(self, request, obj):
-        rows = list(
-            AssignmentItem.objects.filter(item_id=obj.id)
-            .select_related("assignment", "assignment__user")
-            .order_by("-created_at")[:HISTORY_ROWS]
-        )
         events = list(SystemEvent.objects.filter(item_id=obj.id).order_by("-created_at")[: HISTORY_ROWS + 1])
         return [
-            section("assignments", "Assignment history", "admin/assignments/sections/assignment_rows.html",
-                    {"rows": rows, "show_assignment": True, "empty": "This item was never assigned."}),
+            *(found for extra in _extra_sections for found in extra(request, obj)),
             section("events", "Event history", "admin/core/sections/events.html", {
                 "events": events[:HISTORY_ROWS],
                 "more_url": reverse("admin:audit_systemevent_changelist") + f"?item={obj.id}"

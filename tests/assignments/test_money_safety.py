@@ -107,7 +107,8 @@ def test_release_refuses_while_an_ambiguous_send_may_have_made_an_offer(sandbox,
     """An item cannot be taken out of an assignment whose last send may have created
     an offer with it: the next attempt adopts that offer, and the released item,
     back in the pool for someone else, would leave with it."""
-    from items.overrides import OverrideRefused, item_release_from_assignment
+    from assignments.overrides import item_release_from_assignment
+    from items.overrides import OverrideRefused
     from tests.assignments.delivery_support import item_statuses
 
     settings.STEAM_HTTP_TIMEOUT_SECONDS = 2
