@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from assignments.models import AssignmentStatus
 from assignments.selectors import AssignmentFilter, assignment_get, assignment_list
-from assignments.services import AssignmentNotFound, assignment_cancel, assignment_create
+from assignments.services import UNAVAILABLE_REASONS, AssignmentNotFound, assignment_cancel, assignment_create
 from astro.integrations.idempotency import idempotent
 from astro.core.api.plumbing import ApiView
 from astro.core.api.schema import (
@@ -112,6 +112,31 @@ CREATE_EXAMPLE = OpenApiExample(
     },
 )
 
+# The 409 of a create: the error schema is the API's one `Error` (its `details` is
+# operation-specific), so the values of `details.items[].reason` are listed here.
+ITEMS_UNAVAILABLE_409 = (
+    "`items_unavailable`: nothing was reserved; `details.items` lists each item that cannot be assigned as "
+    "`{itemId, reason}`, `reason` being one of "
+    + ", ".join(f"`{reason}`" for reason in UNAVAILABLE_REASONS)
+    + " (an item status, `not_tradable`: untradable with no end date, `unknown`: no such item, `contended`: it "
+    "changed while it was claimed, so a retry may work). Clients must accept a `reason` they do not know: "
+    "new ones may be added. `idempotency_key_in_use`: the first request with this key still runs."
+)
+
+ITEMS_UNAVAILABLE_EXAMPLE = OpenApiExample(
+    "Items unavailable",
+    response_only=True,
+    status_codes=["409"],
+    value={"error": {
+        "code": "items_unavailable",
+        "message": "2 item(s) cannot be assigned; nothing was reserved.",
+        "details": {"items": [
+            {"itemId": "9b2f8f0e-4c1a-4e9b-8a57-3f0f2a6d1c11", "reason": "in_offer"},
+            {"itemId": "0c3e2b7a-1d4f-4a8e-9b6c-7e5d4c3b2a10", "reason": "contended"},
+        ]},
+    }},
+)
+
 
 class AssignmentListCreateApi(ApiView):
     required_scopes = {"GET": "assignments:read", "POST": "assignments:write"}
@@ -128,16 +153,15 @@ class AssignmentListCreateApi(ApiView):
     @extend_schema(
         operation_id="assignments_create", tags=["assignments"], summary="Assign items to a Steam user",
         description="Reserves every item or none. Send an `Idempotency-Key` to retry safely.",
-        parameters=[IDEMPOTENCY_KEY_PARAMETER], request=AssignmentCreateInput, examples=[CREATE_EXAMPLE],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER], request=AssignmentCreateInput,
         responses={
             201: AssignmentOutput,
             **errors(
                 *WRITE_ERRORS, 409, 422,
-                d409="`items_unavailable`: `details.items` lists each item that cannot be assigned and why "
-                "(reserved, in_offer, delivered, missing, removed, quarantined, not_tradable, unknown, contended); "
-                "nothing was reserved. `idempotency_key_in_use`: the first request with this key still runs.",
+                d409=ITEMS_UNAVAILABLE_409,
             ),
         },
+        examples=[CREATE_EXAMPLE, ITEMS_UNAVAILABLE_EXAMPLE],
     )
     @idempotent
     def post(self, request):
