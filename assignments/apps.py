@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from items.signals import trade_url_set
+
 
 class AssignmentsConfig(AppConfig):
     name = "assignments"
@@ -9,6 +11,5 @@ class AssignmentsConfig(AppConfig):
         # Imported here, not at the top: the receivers import models, which need the
         # app registry that is only ready now.
         from assignments.receivers import resume_deliveries_on_trade_url
-        from items.signals import trade_url_set
 
         trade_url_set.connect(resume_deliveries_on_trade_url, dispatch_uid="assignments.resume_deliveries_on_trade_url")
