@@ -1,4 +1,4 @@
-"""pytest fixtures that run the Steam sandbox (astro/steam/sandbox) for every suite.
+"""pytest fixtures that run the Steam sandbox (steam_sandbox/) for every suite.
 
 - `steam_sandbox` (session): one sandbox process on a free port with a temporary state
   directory. It points os.environ["STEAM_SANDBOX_URL"] and Django's settings
