@@ -188,7 +188,7 @@ def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str | Non
         ) from exc
 
 
-def _cancel_if_retrying(assignment_id, *, actor: str, source: str, reason: str) -> Assignment:
+def _cancel_if_retrying(assignment_id, *, actor: str, source: str, reason: str | None) -> Assignment:
     """After the offer was settled: if it had ended undelivered on its own (countered,
     expired, cancelled elsewhere, before any poll saw it), settling it scheduled a
     retry. The cancel still applies then: no live offer exists, and going on with
