@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, unquote
 
+from .errors import bad_request
+
 MAX_BODY = 512 * 1024 * 1024  # inventories of a few hundred thousand items are big
 
 
@@ -58,8 +60,6 @@ class Request:
         try:
             return json.loads(self.body)
         except ValueError:
-            from .errors import bad_request
-
             raise bad_request("the body is not valid JSON") from None
 
 

@@ -38,6 +38,7 @@ VIEWED_APPS = ("astro", "audit", "items", "assignments", "sync", "django_celery_
 
 def ensure_admin_roles(*, using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
     """Create the custom permissions and the two groups, with exactly their permissions."""
+    # Imported here: this module is imported by the console's AppConfig, before models can be.
     from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Group, Permission
     from django.contrib.contenttypes.management import create_contenttypes

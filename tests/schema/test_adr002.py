@@ -7,7 +7,7 @@ from django.db import connection
 ADR_TYPES = {
     "bigint": "bigint",
     "varchar": "character varying",
-    "timestamp": "timestamp with time zone",  # time zones always (DESIGN: timestamps carry a zone)
+    "timestamp": "timestamp with time zone",  # timestamps always carry a time zone
     "decimal": "numeric",
     "jsonb": "jsonb",
     "uuid": "uuid",

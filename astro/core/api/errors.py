@@ -16,6 +16,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.defaults import bad_request as html_bad_request
 from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -135,8 +136,6 @@ def bad_request(request, exception=None):
     """Django's 400 (a disallowed Host, a malformed request): JSON under /api/, the usual page elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("bad_request", "The request was refused as malformed."), status=400)
-    from django.views.defaults import bad_request as html_bad_request
-
     return html_bad_request(request, exception)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import django_filters
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from astro.core.api.errors import ErrorSerializer
@@ -49,8 +50,6 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 
 def filter_parameters(filterset_class) -> list[OpenApiParameter]:
     """Query parameters documented from a FilterSet's declared filters (the views filter through selectors)."""
-    import django_filters
-
     params = []
     for name, flt in filterset_class.base_filters.items():
         if isinstance(flt, django_filters.MultipleChoiceFilter):
