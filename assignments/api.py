@@ -11,13 +11,14 @@ from rest_framework.response import Response
 from assignments.models import AssignmentStatus
 from assignments.selectors import AssignmentFilter, assignment_get, assignment_list
 from assignments.services import UNAVAILABLE_REASONS, AssignmentNotFound, assignment_cancel, assignment_create
-from astro.integrations.idempotency import idempotent
+from astro.core.api.errors import error_serializer
 from astro.core.api.plumbing import ApiView
 from astro.core.api.schema import (
     CURSOR_PARAMETERS, IDEMPOTENCY_KEY_PARAMETER, READ_ERRORS, WRITE_ERRORS, errors, filter_parameters,
 )
 from astro.core.api.serializers import StrictCharField, StrictRegexField, JsonObjectField, SteamIdField, StrictInputSerializer, StrictUUIDField, paginated
 from astro.core.api.views import ExternalSystemMismatch, paginate, path_uuid, query_filters
+from astro.integrations.idempotency import idempotent
 
 
 class AssignmentItemOutput(serializers.Serializer):
@@ -112,8 +113,20 @@ CREATE_EXAMPLE = OpenApiExample(
     },
 )
 
-# The 409 of a create: the error schema is the API's one `Error` (its `details` is
-# operation-specific), so the values of `details.items[].reason` are listed here.
+class UnavailableItemOutput(serializers.Serializer):
+    itemId = serializers.UUIDField()
+    reason = serializers.ChoiceField(
+        choices=UNAVAILABLE_REASONS, help_text="Why the item cannot be assigned. Open: accept values you don't know."
+    )
+
+
+class ItemsUnavailableDetails(serializers.Serializer):
+    items = UnavailableItemOutput(many=True, required=False, help_text="Only for `items_unavailable`.")
+
+
+# The 409 of a create: the API's error shape, with `details.items[].reason` stated as an enum.
+ItemsUnavailableError = error_serializer("ItemsUnavailable", ItemsUnavailableDetails)
+
 ITEMS_UNAVAILABLE_409 = (
     "`items_unavailable`: nothing was reserved; `details.items` lists each item that cannot be assigned as "
     "`{itemId, reason}`, `reason` being one of "
@@ -158,7 +171,7 @@ class AssignmentListCreateApi(ApiView):
             201: AssignmentOutput,
             **errors(
                 *WRITE_ERRORS, 409, 422,
-                d409=ITEMS_UNAVAILABLE_409,
+                schemas={409: ItemsUnavailableError}, d409=ITEMS_UNAVAILABLE_409,
             ),
         },
         examples=[CREATE_EXAMPLE, ITEMS_UNAVAILABLE_EXAMPLE],

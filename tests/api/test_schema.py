@@ -9,6 +9,7 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
+from assignments.services import UNAVAILABLE_REASONS
 from tests.api.conftest import SEEN_RESPONSES, USER, assert_error
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +38,20 @@ def load_schema(client):
     return json.loads(response.content) if response.content.lstrip().startswith(b"{") else yaml.safe_load(response.content)
 
 
+def _component(schema, ref):
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+
+def _is_the_error_shape(schema, ref) -> bool:
+    """The API's one error shape: `Error`, or a component with the same `error` object whose
+    `details` an operation states more precisely (e.g. the create's items_unavailable reasons)."""
+    if ref.endswith("/Error"):
+        return True
+    body = _component(schema, ref)
+    detail = _component(schema, body["properties"]["error"]["$ref"])
+    return body["required"] == ["error"] and set(detail["required"]) == {"code", "message", "details"}
+
+
 def test_schema_is_valid_openapi_3_and_documents_the_api_key_scheme(anon):
     schema = load_schema(anon)
     validate(schema)
@@ -52,12 +67,17 @@ def test_schema_is_valid_openapi_3_and_documents_the_api_key_scheme(anon):
         error_codes = [c for c in operation["responses"] if c.startswith(("4", "5"))]
         for code in error_codes:
             ref = operation["responses"][code]["content"]["application/json"]["schema"]["$ref"]
-            assert ref.endswith("/Error"), (path, code)
+            assert _is_the_error_shape(schema, ref), (path, code)
     create = schema["paths"]["/api/assignments"]["post"]
     assert {p["name"] for p in create["parameters"]} == {"Idempotency-Key"}
     assert set(schema["components"]["schemas"]["AssignmentCreateInput"]["required"]) == {
         "userId", "itemIds", "assignmentType", "externalSystem"}
     assert anon.get("/api/docs/").status_code == 200
+    unavailable = create["responses"]["409"]["content"]["application/json"]["schema"]["$ref"]
+    items = _component(schema, _component(schema, _component(schema, unavailable)["properties"]["error"]["$ref"])
+                       ["properties"]["details"]["allOf"][0]["$ref"])["properties"]["items"]["items"]["$ref"]
+    reason = _component(schema, items)["properties"]["reason"]["allOf"][0]["$ref"]
+    assert _component(schema, reason)["enum"] == list(UNAVAILABLE_REASONS)
 
 
 @pytest.mark.parametrize("operation", list(OPERATIONS), ids=lambda op: f"{op[0]} {op[1]}")

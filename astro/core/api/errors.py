@@ -150,3 +150,12 @@ class ErrorDetailSerializer(Serializer):
 
 class ErrorSerializer(Serializer):
     error = ErrorDetailSerializer()
+
+
+def error_serializer(name: str, details: type[Serializer]) -> type[Serializer]:
+    """The error shape with an operation's own `details` schema, for the OpenAPI schema
+    (the component is named `<name>Error`); the body on the wire is the same shape."""
+    detail = type(f"{name}ErrorDetail", (ErrorDetailSerializer,), {
+        "details": details(help_text="Per-field errors under `fields`, or this operation's data."),
+    })
+    return type(f"{name}Error", (Serializer,), {"error": detail()})

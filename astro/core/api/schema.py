@@ -28,13 +28,14 @@ READ_ERRORS = (400, 401, 403, 429, 503)
 WRITE_ERRORS = (400, 401, 403, 413, 415, 429, 503)
 
 
-def errors(*codes: int, **descriptions: str) -> dict[int, OpenApiResponse]:
+def errors(*codes: int, schemas: dict[int, type] | None = None, **descriptions: str) -> dict[int, OpenApiResponse]:
     """{status: OpenApiResponse(ErrorSerializer)} for extend_schema(responses=...).
-    `descriptions` overrides per status, keyed like `d409="..."`."""
+    `descriptions` overrides per status, keyed like `d409="..."`; `schemas` gives a status
+    an error serializer with its own `details` (astro.core.api.errors.error_serializer)."""
     out = {}
     for code in codes:
         text = descriptions.get(f"d{code}", _ERRORS[code])
-        out[code] = OpenApiResponse(ErrorSerializer, description=text)
+        out[code] = OpenApiResponse((schemas or {}).get(code, ErrorSerializer), description=text)
     return out
 
 
