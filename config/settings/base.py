@@ -230,6 +230,8 @@ API_MAX_ITEMS_PER_ASSIGNMENT = env_int("API_MAX_ITEMS_PER_ASSIGNMENT", 50, minim
 API_MAX_EXTERNAL_CONTEXT_BYTES = env_int("API_MAX_EXTERNAL_CONTEXT_BYTES", 16 * 1024, minimum=256)
 API_DEFAULT_RATE_LIMIT = env_str("API_DEFAULT_RATE_LIMIT", "600/min")
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48, minimum=24)
+# A new external system's ceiling on assignmentPriority (changed per system in the admin).
+API_DEFAULT_MAX_PRIORITY = env_int("API_DEFAULT_MAX_PRIORITY", 0, minimum=-1000, maximum=1000)
 
 REST_FRAMEWORK = {
     # By dotted path: the apps' views never import astro.integrations, which owns the keys.
