@@ -15,7 +15,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from astro.core import embedded
+from astro.core import crypto, embedded
 from astro.core.env import (
     env_bool,
     env_choice,
@@ -105,8 +105,14 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "astro"),
+        # JSON, never pickle: whoever can write Redis must not run code in Astro.
+        "OPTIONS": {"serializer": "astro.core.cache.JSONSerializer"},
     }
 }
+
+# Fernet keys for secrets at rest (astro/core/crypto.py), newest first; required
+# when DEBUG is off, generated into .astro/ in DEBUG (apply_debug_defaults).
+ASTRO_ENCRYPTION_KEYS = crypto.parse_keys(env_str("ASTRO_ENCRYPTION_KEYS", None))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -273,6 +279,13 @@ def apply_debug_defaults(namespace: dict) -> None:
                 "SECRET_KEY is required when DEBUG is off (set SECRET_KEY or SECRET_KEY_FILE)."
             )
         namespace["SECRET_KEY"] = embedded.dev_secret_key()
+    if not namespace.get("ASTRO_ENCRYPTION_KEYS"):
+        if not debug:
+            raise ImproperlyConfigured(
+                "ASTRO_ENCRYPTION_KEYS is required when DEBUG is off (set ASTRO_ENCRYPTION_KEYS or "
+                "ASTRO_ENCRYPTION_KEYS_FILE; docs/operations.md says how to make a key)."
+            )
+        namespace["ASTRO_ENCRYPTION_KEYS"] = [crypto.dev_encryption_key()]
     namespace["ALLOWED_HOSTS"] = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if debug else [])
     namespace["SESSION_COOKIE_SECURE"] = env_bool("SESSION_COOKIE_SECURE", not debug)
     namespace["CSRF_COOKIE_SECURE"] = env_bool("CSRF_COOKIE_SECURE", not debug)

@@ -11,6 +11,8 @@ ASTRO_CONFIGURED_SERVICES = embedded.ensure_services()
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
+# A fixed test-only Fernet key: DEBUG is off here, as in production, so one is required.
+os.environ.setdefault("ASTRO_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTAxMjM0NTY=")
 
 from config.settings.base import *  # noqa: E402,F403
 
