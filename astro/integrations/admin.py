@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from astro.core.admin import REFUSALS, Operation, OperationsAdminMixin, ReadOnlyAdmin, status_pill
-from astro.integrations.models import ALL_SCOPES, ApiKey, ExternalSystem, Scope
+from astro.integrations.models import ALL_SCOPES, PRIORITY_MAX, PRIORITY_MIN, ApiKey, ExternalSystem, Scope
 from astro.integrations.services import api_key_create, api_key_revoke, api_key_rotate, external_system_create
 
 MANAGE = "astro.manage_api_keys"
@@ -153,15 +153,21 @@ class ExternalSystemForm(forms.Form):
     scopes = forms.MultipleChoiceField(choices=Scope.choices, required=False, widget=forms.CheckboxSelectMultiple,
                                        help_text="Leave all unticked for every scope.")
     rate_limit = forms.CharField(max_length=32, required=False, help_text="Per key, e.g. 600/min (default).")
+    max_priority = forms.IntegerField(
+        min_value=PRIORITY_MIN, max_value=PRIORITY_MAX, required=False,
+        help_text="The highest assignment priority this system may use; higher requests are clamped to it "
+                  "(default API_DEFAULT_MAX_PRIORITY).",
+    )
 
 
 @admin.register(ExternalSystem)
 class ExternalSystemAdmin(ReadOnlyAdmin):
-    list_display = ("slug", "name", "is_active", "scope_list", "rate_limit", "created_at")
+    list_display = ("slug", "name", "is_active", "scope_list", "rate_limit", "max_priority", "created_at")
     list_filter = ("is_active",)
     search_fields = ("slug", "name")
     ordering = ("slug",)
-    readonly_fields = ("slug", "name", "is_active", "scope_list", "rate_limit", "created_at", "updated_at")
+    readonly_fields = ("slug", "name", "is_active", "scope_list", "rate_limit", "max_priority", "created_at",
+                       "updated_at")
     fields = readonly_fields
 
     @admin.display(description="scopes")
@@ -180,7 +186,8 @@ class ExternalSystemAdmin(ReadOnlyAdmin):
             try:
                 system = external_system_create(
                     slug=data["slug"], name=data["name"] or None, scopes=data["scopes"] or None,
-                    rate_limit=data["rate_limit"] or None, actor=request.user.get_username(), source="admin",
+                    rate_limit=data["rate_limit"] or None, max_priority=data["max_priority"],
+                    actor=request.user.get_username(), source="admin",
                 )
             except REFUSALS as exc:
                 form.add_error(None, exc.message)

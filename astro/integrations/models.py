@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -23,6 +24,13 @@ ALL_SCOPES = tuple(Scope.values)
 RATE_LIMIT_PATTERN = r"^[1-9][0-9]{0,6}/(s|sec|second|m|min|minute|h|hour|d|day)$"
 validate_rate_limit = RegexValidator(RATE_LIMIT_PATTERN, "Use <count>/<period>, e.g. 600/min or 10/s.")
 validate_slug = RegexValidator(r"^[a-z0-9][a-z0-9_-]{0,63}$", "Lower-case letters, digits, '_' and '-'.")
+# The range of an assignment's priority, and so of a system's ceiling on it.
+PRIORITY_MIN, PRIORITY_MAX = -1000, 1000
+
+
+def default_max_priority() -> int:
+    """A new system's ceiling on `assignmentPriority` (API_DEFAULT_MAX_PRIORITY)."""
+    return settings.API_DEFAULT_MAX_PRIORITY
 
 
 class ExternalSystem(models.Model):
@@ -37,6 +45,14 @@ class ExternalSystem(models.Model):
     is_active = models.BooleanField(default=True)
     scopes = ArrayField(models.CharField(max_length=32, choices=Scope.choices), default=list, blank=True)
     rate_limit = models.CharField(max_length=32, default="600/min", validators=[validate_rate_limit])
+    # The highest `assignmentPriority` this system's assignments get; a higher request is
+    # clamped to it, so no system can push its deliveries ahead of everyone else's.
+    max_priority = models.IntegerField(
+        default=default_max_priority,
+        validators=[MinValueValidator(PRIORITY_MIN), MaxValueValidator(PRIORITY_MAX)],
+        help_text=f"The highest assignment priority this system may use ({PRIORITY_MIN}..{PRIORITY_MAX}); "
+                  "higher requests are clamped to it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -46,6 +62,10 @@ class ExternalSystem(models.Model):
             models.CheckConstraint(condition=Q(slug__regex=r"^[a-z0-9][a-z0-9_-]{0,63}$"), name="external_systems_slug_valid"),
             models.CheckConstraint(condition=Q(scopes__contained_by=list(ALL_SCOPES)), name="external_systems_scopes_valid"),
             models.CheckConstraint(condition=Q(rate_limit__regex=RATE_LIMIT_PATTERN), name="external_systems_rate_limit_valid"),
+            models.CheckConstraint(
+                condition=Q(max_priority__gte=PRIORITY_MIN, max_priority__lte=PRIORITY_MAX),
+                name="external_systems_max_priority_range",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -28,7 +28,7 @@ def _check_scopes(scopes, *, allowed) -> list[str]:
 
 def external_system_create(
     *, slug: str, name: str | None = None, scopes: list[str] | None = None, rate_limit: str | None = None,
-    actor: str, source: str,
+    max_priority: int | None = None, actor: str, source: str,
 ) -> ExternalSystem:
     """Create a system (all scopes unless given). Validates like the admin form."""
     system = ExternalSystem(
@@ -37,6 +37,8 @@ def external_system_create(
     )
     if rate_limit:
         system.rate_limit = rate_limit
+    if max_priority is not None:
+        system.max_priority = max_priority
     try:
         system.full_clean()
     except Exception as exc:  # ValidationError: one clear message per field
@@ -45,7 +47,7 @@ def external_system_create(
         system.save()
         record_event(
             event_type="api.system_created", description=f"External system {slug} created.", actor=actor,
-            source=source, external_system=slug, data={"scopes": system.scopes, "rateLimit": system.rate_limit},
+            source=source, external_system=slug, data={"scopes": system.scopes, "rateLimit": system.rate_limit, "maxPriority": system.max_priority},
         )
     return system
 
