@@ -91,14 +91,37 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 REDIS_URL = env_str("REDIS_URL")
 
+
+
+def _database(url_variable: str, url: str, password_variable: str) -> dict:
+    """One connection's settings from its URL; the password may come from a file
+    (`*_PASSWORD_FILE`, a mounted secret), since a URL cannot read one."""
+    database = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    if not database["ENGINE"].endswith("postgresql"):
+        raise ImproperlyConfigured(f"{url_variable} must point at PostgreSQL; Astro uses no other database.")
+    password = env_str(password_variable, None)
+    if password is not None:
+        database["PASSWORD"] = password
+    return database
+
+
+# Two roles in production (docs/operations.md, "Database roles"): DATABASE_URL is the
+# application's, which owns nothing and may only read and append the audit trail;
+# DATABASE_OWNER_URL the owner's, used only by `migrate`, which also grants the
+# application role its rights. Without an owner URL one role does both (a checkout).
 DATABASES = {
     "default": {
-        **dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True),
+        **_database("DATABASE_URL", DATABASE_URL, "DATABASE_PASSWORD"),
         "TEST": {"NAME": env_str("ASTRO_TEST_DATABASE", "test_astro")},
     }
 }
-if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL; Astro uses no other database.")
+DATABASE_OWNER_URL = env_str("DATABASE_OWNER_URL", None)
+if DATABASE_OWNER_URL:
+    DATABASES["owner"] = {
+        **_database("DATABASE_OWNER_URL", DATABASE_OWNER_URL, "DATABASE_OWNER_PASSWORD"),
+        # The same database as default: tests never create a second one for it.
+        "TEST": {"MIRROR": "default"},
+    }
 
 CACHES = {
     "default": {

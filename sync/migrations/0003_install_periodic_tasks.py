@@ -29,13 +29,15 @@ SCHEDULES = [
 
 
 def install(apps, schema_editor):
+    # The migrating connection (the owner role, when two roles are configured).
+    db = schema_editor.connection.alias
     periodic_task = apps.get_model("django_celery_beat", "PeriodicTask")
     interval_schedule = apps.get_model("django_celery_beat", "IntervalSchedule")
     for name, task, every_seconds, kwargs, description in SCHEDULES:
-        if periodic_task.objects.filter(name=name).exists():
+        if periodic_task.objects.using(db).filter(name=name).exists():
             continue
-        interval, _ = interval_schedule.objects.get_or_create(every=every_seconds(), period="seconds")
-        periodic_task.objects.create(
+        interval, _ = interval_schedule.objects.using(db).get_or_create(every=every_seconds(), period="seconds")
+        periodic_task.objects.using(db).create(
             name=name, task=task, interval=interval, kwargs=json.dumps(kwargs), description=description, enabled=True
         )
 
