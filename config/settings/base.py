@@ -92,7 +92,6 @@ DATABASE_URL = env_str("DATABASE_URL")
 REDIS_URL = env_str("REDIS_URL")
 
 
-
 def _database(url_variable: str, url: str, password_variable: str) -> dict:
     """One connection's settings from its URL; the password may come from a file
     (`*_PASSWORD_FILE`, a mounted secret), since a URL cannot read one."""
