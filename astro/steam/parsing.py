@@ -9,6 +9,7 @@ reason to believe the data), never returns half of what was asked.
 from __future__ import annotations
 
 import html
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from astro.core.steamids import steam_id_of
+from astro.steam.descriptions import DescriptionCache, Described, describe, description_key, flag
 from astro.steam.errors import SteamPermanentError, SteamTransientError
 from astro.steam.types import (
     InventoryItem,
@@ -30,6 +32,7 @@ from astro.steam.types import (
     TradeStatusCode,
 )
 
+log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------ trade URLs
 @dataclass(frozen=True)
@@ -85,151 +88,11 @@ class InventoryPage:
     total_count: int
 
 
-def _flag(value: Any) -> bool:
-    """Steam flags: 0/1 in inventories, true/false in offers, "1"/"0" in classinfo."""
-    if isinstance(value, str):
-        return value.strip() not in ("", "0", "false")
-    return bool(value)
-
-
-def _as_list(value: Any) -> list:
-    """classinfo renders arrays as {"0": ..., "1": ...}, or "" when empty."""
-    if isinstance(value, list):
-        return value
-    if isinstance(value, dict):
-        return [value[key] for key in sorted(value, key=lambda k: int(k) if str(k).isdigit() else 0)]
-    return []
-
-
-def normalize_description(raw: dict[str, Any]) -> dict[str, Any]:
-    """One description in the inventory shape, whichever endpoint it came from.
-
-    classinfo (ISteamEconomy/GetAssetClassInfo) gives lists as index-keyed dicts,
-    flags as strings and tags with `name`/`category_name`; inventory pages give
-    lists, 0/1 and `localized_tag_name`; trade offers give booleans.
-    """
-    description = dict(raw)
-    for key in ("descriptions", "owner_descriptions", "actions", "market_actions", "fraudwarnings"):
-        if key in description:
-            description[key] = _as_list(description[key])
-    tags = []
-    for tag in _as_list(description.get("tags")):
-        tag = dict(tag)
-        tag.setdefault("localized_tag_name", tag.get("name"))
-        tag.setdefault("localized_category_name", tag.get("category_name"))
-        tags.append(tag)
-    if "tags" in description:
-        description["tags"] = tags
-    for key in ("tradable", "marketable", "commodity", "currency", "sealed"):
-        if key in description:
-            description[key] = int(_flag(description[key]))
-    return description
-
-
-def rarity_of(description: dict[str, Any]) -> str | None:
-    """The localized name of the "Rarity" tag ("Consumer Grade", "Covert", ...)."""
-    for tag in description.get("tags") or []:
-        if tag.get("category") == "Rarity":
-            return tag.get("localized_tag_name") or tag.get("name")
-    return None
-
-
-# Steam writes the end of a trade hold / trade protection in the item's owner
-# descriptions, e.g. "Tradable After Jul 23, 2025 (7:00:00) GMT",
-# "Tradable/Marketable After Jul 23, 2025 (7:00:00) GMT", or (trade protection)
-# "... cannot be consumed, modified, or transferred until Jul 23, 2025 (7:00:00) GMT".
-_HOLD_DATE = re.compile(
-    r"(?:After|until)\s+([A-Z][a-z]{2,8})\.?\s+(\d{1,2}),\s+(\d{4})\s*\((\d{1,2}):(\d{2}):(\d{2})\)\s*GMT",
-    re.I,
-)
-_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
-
-
-def _hold_date_from_text(text: str) -> datetime | None:
-    match = _HOLD_DATE.search(html.unescape(re.sub(r"<[^>]+>", " ", text or "")))
-    if not match:
-        return None
-    month = _MONTHS.get(match.group(1)[:3].lower())
-    if month is None:
-        return None
-    day, year, hour, minute, second = (int(match.group(i)) for i in range(2, 7))
-    try:
-        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _iso_datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def tradable_after_of(description: dict[str, Any]) -> datetime | None:
-    """When a held item becomes tradable, as Steam says it; None when tradable now
-    or when Steam gives no date (a permanently untradable item)."""
-    if _flag(description.get("tradable", 1)):
-        return None
-    # The date Steam renders for the owner first; `cache_expiration` (ISO 8601,
-    # set on held items' descriptions) is the same moment in machine form.
-    for entry in _as_list(description.get("owner_descriptions")) + _as_list(description.get("descriptions")):
-        if isinstance(entry, dict):
-            found = _hold_date_from_text(str(entry.get("value", "")))
-            if found:
-                return found
-    return _iso_datetime(description.get("cache_expiration"))
-
-
 def _int(value: Any, what: str) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
         raise SteamTransientError(f"Steam sent a malformed {what}: {value!r}") from None
-
-
-def description_key(entry: dict[str, Any]) -> tuple[str, str]:
-    return (str(entry.get("classid")), str(entry.get("instanceid") or "0"))
-
-
-@dataclass(frozen=True)
-class _Described:
-    """One normalised inventory description and what every asset of it shares."""
-
-    raw: dict[str, Any]  # as Steam sent it: a later page's copy is compared with it
-    description: dict[str, Any]
-    market_hash_name: str
-    name: str
-    type: str | None
-    rarity: str | None
-    tradable: bool
-    marketable: bool
-    tradable_after: datetime | None
-    icon_url: str | None
-    tags: list[dict[str, Any]]
-
-
-def _describe(raw: dict[str, Any]) -> _Described:
-    description = normalize_description(raw)
-    return _Described(
-        raw=raw,
-        description=description,
-        market_hash_name=description.get("market_hash_name") or description.get("name") or "",
-        name=description.get("name") or description.get("market_hash_name") or "",
-        type=description.get("type") or None,
-        rarity=rarity_of(description),
-        tradable=_flag(description.get("tradable", 0)),
-        marketable=_flag(description.get("marketable", 0)),
-        tradable_after=tradable_after_of(description),
-        icon_url=description.get("icon_url") or None,
-        tags=list(description.get("tags") or []),
-    )
-
-
-DescriptionCache = dict[tuple[str, str], _Described]
 
 
 def parse_inventory_page(
@@ -254,12 +117,12 @@ def parse_inventory_page(
         if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
             raise SteamTransientError(f"Steam sent a malformed inventory page ({key})")
     cache: DescriptionCache = {} if descriptions is None else descriptions
-    page_descriptions: dict[tuple[str, str], _Described] = {}
+    page_descriptions: dict[tuple[str, str], Described] = {}
     for raw in lists["descriptions"]:
         key = description_key(raw)
         known = cache.get(key)
         if known is None or known.raw != raw:
-            known = cache[key] = _describe(raw)
+            known = cache[key] = describe(raw)
         page_descriptions[key] = known
     properties = {str(p.get("assetid")): list(p.get("asset_properties") or []) for p in lists["asset_properties"]}
     items: list[InventoryItem] = []
@@ -304,7 +167,7 @@ def parse_inventory_page(
                 description=described.description,
             )
         )
-    more_items = _flag(payload.get("more_items", 0))
+    more_items = flag(payload.get("more_items", 0))
     last_assetid = payload.get("last_assetid")
     return InventoryPage(
         items=items,
@@ -312,21 +175,6 @@ def parse_inventory_page(
         last_assetid=str(last_assetid) if last_assetid else None,
         total_count=_int(payload.get("total_inventory_count", len(items)), "total_inventory_count"),
     )
-
-
-def parse_asset_classinfo(payload: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    """ISteamEconomy/GetAssetClassInfo `result` -> {(classid, instanceid): description}."""
-    result = payload.get("result") if isinstance(payload, dict) else None
-    if not isinstance(result, dict) or not _flag(result.get("success", True)):
-        raise SteamTransientError("GetAssetClassInfo sent no result")
-    out = {}
-    for key, raw in result.items():
-        if not isinstance(raw, dict):
-            continue  # the "success" flag
-        classid, _, instanceid = key.partition("_")
-        raw = {"classid": raw.get("classid", classid), "instanceid": raw.get("instanceid", instanceid or "0"), **raw}
-        out[description_key(raw)] = normalize_description(raw)
-    return out
 
 
 # ---------------------------------------------------------------- trade offers
@@ -338,24 +186,48 @@ def _timestamp(value: Any) -> datetime | None:
     return datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else None
 
 
+def _listed_id(value: Any, what: str) -> int:
+    """An asset or context id of a listed offer: a glitched listing gives "0" or leaves
+    it out; both are kept as 0 (matched by class/instance), never a reason to drop the page."""
+    if value in (None, ""):
+        return 0
+    return _int(value, what)
+
+
 def _offer_asset(raw: dict[str, Any]) -> OfferAsset:
     return OfferAsset(
         app_id=_int(raw.get("appid"), "appid"),
-        context_id=_int(raw.get("contextid"), "contextid"),
-        asset_id=_int(raw.get("assetid"), "assetid"),
-        class_id=int(raw["classid"]) if raw.get("classid") not in (None, "") else None,
-        instance_id=int(raw["instanceid"]) if raw.get("instanceid") not in (None, "") else None,
+        context_id=_listed_id(raw.get("contextid"), "contextid"),
+        asset_id=_listed_id(raw.get("assetid"), "assetid"),
+        class_id=_optional_int(raw.get("classid"), "classid"),
+        instance_id=_optional_int(raw.get("instanceid"), "instanceid"),
         amount=_int(raw.get("amount", 1), "amount"),
-        missing=_flag(raw.get("missing", False)),
+        missing=flag(raw.get("missing", False)),
     )
 
 
-def parse_offer_state(value: Any) -> OfferState:
-    """ETradeOfferState, 12 (Reverted) included: steampy's enum stops at 11."""
+def _optional_int(value: Any, what: str) -> int | None:
+    return None if value in (None, "") else _int(value, what)
+
+
+def _raw_number(value: Any) -> int | None:
     try:
-        return OfferState(int(value))
+        return int(value)
     except (TypeError, ValueError):
-        raise SteamTransientError(f"Steam sent an unknown trade offer state {value!r}") from None
+        return None
+
+
+def parse_offer_state(value: Any) -> OfferState:
+    """ETradeOfferState, 12 (Reverted) included (steampy's enum stops at 11).
+
+    A state this enum does not know is logged and read as UNKNOWN, never raised:
+    one odd offer must not block a listing (every pre-send lookup, every poll).
+    """
+    number = _raw_number(value)
+    if number is not None and number in OfferState._value2member_map_ and number != OfferState.UNKNOWN:
+        return OfferState(number)
+    log.warning("Steam sent an unknown trade offer state %r; the offer is kept as UNKNOWN", value)
+    return OfferState.UNKNOWN
 
 
 def parse_trade_offer(raw: dict[str, Any]) -> TradeOffer:
@@ -368,7 +240,7 @@ def parse_trade_offer(raw: dict[str, Any]) -> TradeOffer:
         partner_steam_id=steam_id_of(_int(raw.get("accountid_other"), "accountid_other")),
         message=raw.get("message") or "",
         state=parse_offer_state(raw.get("trade_offer_state")),
-        is_our_offer=_flag(raw.get("is_our_offer", False)),
+        is_our_offer=flag(raw.get("is_our_offer", False)),
         items_to_give=[_offer_asset(a) for a in raw.get("items_to_give") or []],
         items_to_receive=[_offer_asset(a) for a in raw.get("items_to_receive") or []],
         created_at=_timestamp(raw.get("time_created")),
@@ -376,7 +248,8 @@ def parse_trade_offer(raw: dict[str, Any]) -> TradeOffer:
         expires_at=_timestamp(raw.get("expiration_time")),
         trade_id=str(trade_id) if trade_id not in (None, "", "0", 0) else None,
         escrow_end_at=_timestamp(raw.get("escrow_end_date")),
-        confirmation_method=int(raw.get("confirmation_method") or 0),
+        confirmation_method=_raw_number(raw.get("confirmation_method")) or 0,
+        raw_state=_raw_number(raw.get("trade_offer_state")),
     )
 
 
@@ -410,38 +283,41 @@ def parse_get_trade_offer(payload: Any) -> TradeOffer | None:
 
 # ---------------------------------------------------------------------- trades
 def _trade_asset(raw: dict[str, Any]) -> TradeAsset:
-    def optional_int(key: str) -> int | None:
-        value = raw.get(key)
-        return int(value) if value not in (None, "") else None
-
     return TradeAsset(
         app_id=_int(raw.get("appid"), "appid"),
         context_id=_int(raw.get("contextid"), "contextid"),
         asset_id=_int(raw.get("assetid"), "assetid"),
-        class_id=optional_int("classid"),
-        instance_id=optional_int("instanceid"),
-        new_asset_id=optional_int("new_assetid"),
-        new_context_id=optional_int("new_contextid"),
+        class_id=_optional_int(raw.get("classid"), "classid"),
+        instance_id=_optional_int(raw.get("instanceid"), "instanceid"),
+        new_asset_id=_optional_int(raw.get("new_assetid"), "new_assetid"),
+        new_context_id=_optional_int(raw.get("new_contextid"), "new_contextid"),
     )
+
+
+def parse_trade_status_code(value: Any) -> TradeStatusCode:
+    """ETradeStatus; a number this enum does not know is logged and read as UNKNOWN
+    (not delivered), never raised."""
+    number = _raw_number(value)
+    if number is not None and number in TradeStatusCode._value2member_map_ and number != TradeStatusCode.UNKNOWN:
+        return TradeStatusCode(number)
+    log.warning("Steam sent an unknown trade status %r; the trade is kept as UNKNOWN", value)
+    return TradeStatusCode.UNKNOWN
 
 
 def parse_trade(raw: dict[str, Any]) -> TradeStatus:
     """One trade of GetTradeStatus / GetTradeHistory."""
     if not isinstance(raw, dict) or not raw.get("tradeid"):
         raise SteamTransientError("Steam sent a trade without an id")
-    try:
-        status = TradeStatusCode(int(raw.get("status")))
-    except (TypeError, ValueError):
-        raise SteamTransientError(f"Steam sent an unknown trade status {raw.get('status')!r}") from None
     rollback = raw.get("rollback_trade")
     return TradeStatus(
         trade_id=str(raw["tradeid"]),
         partner_steam_id=_int(raw.get("steamid_other"), "steamid_other"),
-        status=status,
+        status=parse_trade_status_code(raw.get("status")),
         time_init=_timestamp(raw.get("time_init")),
         assets_given=[_trade_asset(a) for a in raw.get("assets_given") or []],
         assets_received=[_trade_asset(a) for a in raw.get("assets_received") or []],
         rollback_trade_id=str(rollback) if rollback not in (None, "", "0", 0) else None,
+        raw_status=_raw_number(raw.get("status")),
     )
 
 
@@ -469,7 +345,7 @@ def parse_trade_history(payload: Any) -> TradeHistoryPage:
         raise SteamTransientError("GetTradeHistory sent no response object")
     return TradeHistoryPage(
         trades=[parse_trade(t) for t in response.get("trades") or []],
-        more=_flag(response.get("more", False)),
+        more=flag(response.get("more", False)),
     )
 
 

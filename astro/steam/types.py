@@ -15,8 +15,14 @@ from typing import Any, Callable, Protocol
 
 
 class OfferState(enum.IntEnum):
-    """ETradeOfferState, including 12 (Reverted, CS2 trade protection) that steampy lacks."""
+    """ETradeOfferState, including 12 (Reverted, CS2 trade protection) that steampy lacks.
 
+    UNKNOWN (-1) is Astro's: a state Steam sent that this enum does not know (the
+    number is kept in `TradeOffer.raw_state`). Callers skip such offers; parsing never
+    raises on one, so one odd offer cannot block a listing.
+    """
+
+    UNKNOWN = -1
     INVALID = 1
     ACTIVE = 2
     ACCEPTED = 3
@@ -32,8 +38,16 @@ class OfferState(enum.IntEnum):
 
 
 class TradeStatusCode(enum.IntEnum):
-    """ETradeStatus (GetTradeStatus / GetTradeHistory `status`)."""
+    """ETradeStatus (GetTradeStatus / GetTradeHistory `status`); 12 is undocumented by
+    Valve but real (the original trade of a trade-protection rollback).
 
+    Only COMPLETE means the items arrived; COMMITTED is still in progress, IN_ESCROW
+    not yet delivered, everything else not delivered or taken back. UNKNOWN (-1) is
+    Astro's, for a number Steam sent that is not listed here (kept in
+    `TradeStatus.raw_status`): treat it as not delivered.
+    """
+
+    UNKNOWN = -1
     INIT = 0
     PRE_COMMITTED = 1
     COMMITTED = 2
@@ -97,6 +111,9 @@ class Inventory:
 
 @dataclass(frozen=True)
 class OfferAsset:
+    """An asset of a listed offer. A glitched listing gives asset id and context id 0
+    (kept as 0: match such an asset by app, class and instance)."""
+
     app_id: int
     context_id: int
     asset_id: int
@@ -121,6 +138,14 @@ class TradeOffer:
     trade_id: str | None = None
     escrow_end_at: datetime | None = None
     confirmation_method: int = 0
+    raw_state: int | None = None  # the number Steam sent (state is UNKNOWN when it is not an OfferState)
+
+    @property
+    def is_glitched(self) -> bool:
+        """Steam listed it without items, or with an asset whose id it left out (0):
+        a listing glitch, to be matched by class/instance or read again, never trusted as is."""
+        assets = self.items_to_give + self.items_to_receive
+        return not assets or any(a.asset_id == 0 or a.context_id == 0 for a in assets)
 
 
 @dataclass(frozen=True)
@@ -151,6 +176,7 @@ class TradeStatus:
     assets_given: list[TradeAsset]
     assets_received: list[TradeAsset]
     rollback_trade_id: str | None = None
+    raw_status: int | None = None  # the number Steam sent (status is UNKNOWN when it is not a TradeStatusCode)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from astro.steam import parsing
+from astro.steam import descriptions, parsing
 from astro.steam.errors import SteamPermanentError, SteamTransientError
 from astro.steam.types import OfferState, TradeStatusCode
 
@@ -108,6 +108,44 @@ def test_tradable_after_from_owner_descriptions(owner_text, expected):
     assert item.tradable_after == expected
 
 
+# The 2026 texts, exactly as Steam writes them (times are GMT: the gateway sends timezoneOffset=0,0).
+NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "expected"),
+    [
+        ("Tradable/Marketable After 17 Jul @ 3:00am", NOW, datetime(2026, 7, 17, 3, 0, tzinfo=UTC)),
+        ("Tradable/Marketable After 17 Jul @ 3:00pm", NOW, datetime(2026, 7, 17, 15, 0, tzinfo=UTC)),
+        ("Tradable/Marketable After 1 Jul @ 12:00am", NOW, datetime(2026, 7, 1, 0, 0, tzinfo=UTC)),  # just ended
+        ("Tradable/Marketable After 5 Jan @ 7:00am", datetime(2026, 12, 30, 9, 0, tzinfo=UTC),
+         datetime(2027, 1, 5, 7, 0, tzinfo=UTC)),  # read in December: next January
+        ("Tradable/Marketable After 31 Dec @ 11:30pm", datetime(2026, 12, 30, 9, 0, tzinfo=UTC),
+         datetime(2026, 12, 31, 23, 30, tzinfo=UTC)),
+        ("Tradable/Marketable After Jul 11, 2025 (2:00:00)", NOW, datetime(2025, 7, 11, 2, 0, tzinfo=UTC)),
+        ("Tradable/Marketable After Jul 11, 2025 (2:00:00) GMT", NOW, datetime(2025, 7, 11, 2, 0, tzinfo=UTC)),
+        ("\nTradable After: Tuesday, June 23, 2026 (7:00:00) GMT", NOW, datetime(2026, 6, 23, 7, 0, tzinfo=UTC)),
+        ("This item is trade-protected and cannot be consumed, modified, or transferred until "
+         "Jul 23, 2025 (7:00:00) GMT", NOW, datetime(2025, 7, 23, 7, 0, tzinfo=UTC)),
+        ("Tradable After [date]1785000000[/date]", NOW, datetime.fromtimestamp(1785000000, tz=UTC)),
+        ("Tradable/Marketable After 31 Feb @ 3:00am", NOW, None),
+        ("Tradable/Marketable After 17 Jul @ 13:00am", NOW, None),
+        ("Exterior: Factory New", NOW, None),
+    ],
+)
+def test_hold_dates_in_every_2026_format(text, now, expected):
+    assert descriptions.hold_date_from_text(text, now=now) == expected
+
+
+def test_the_tf2_hold_date_lives_in_descriptions():
+    raw = fixture("inventory_with_properties.json")
+    raw["descriptions"][0]["tradable"] = 0
+    raw["descriptions"][0]["descriptions"] = [
+        {"type": "html", "value": "\nTradable After: Tuesday, June 23, 2026 (7:00:00) GMT", "color": "d83636", "name": "attribute"}]
+    item = next(i for i in parsing.parse_inventory_page(raw, app_id=730, context_id=2).items if i.asset_id == 46153215277)
+    assert item.tradable_after == datetime(2026, 6, 23, 7, 0, tzinfo=UTC)
+
+
 def test_tradable_after_from_cache_expiration_when_no_text():
     raw = fixture("inventory_with_properties.json")
     raw["descriptions"][0]["tradable"] = 0
@@ -125,26 +163,26 @@ def test_untradable_without_date_has_no_tradable_after():
 
 # ------------------------------------------------------------------ classinfo
 def test_classinfo_description_normalizes_to_the_inventory_shape():
-    description = parsing.normalize_description(fixture("classinfo_csgo.json"))
+    description = descriptions.normalize_description(fixture("classinfo_csgo.json"))
 
     assert description["tradable"] == 1 and description["marketable"] == 1 and description["commodity"] == 0
     assert description["descriptions"][0]["value"] == "Exterior: Factory New"
     assert isinstance(description["tags"], list)
-    assert parsing.rarity_of(description) == "Covert"
+    assert descriptions.rarity_of(description) == "Covert"
     assert description["owner_descriptions"] == []
-    assert parsing.tradable_after_of(description) is None
+    assert descriptions.tradable_after_of(description) is None
 
 
 def test_get_asset_classinfo_keyed_by_class_and_instance():
-    descriptions = parsing.parse_asset_classinfo(fixture("get_asset_classinfo.json"))
+    classes = descriptions.parse_asset_classinfo(fixture("get_asset_classinfo.json"))
 
     key = ("101785959", "11040578")
-    assert key in descriptions
-    key_item = descriptions[key]
+    assert key in classes
+    key_item = classes[key]
     assert key_item["market_hash_name"] == "Mann Co. Supply Crate Key"
     assert key_item["commodity"] == 1
     assert [t["localized_tag_name"] for t in key_item["tags"]][:2] == ["Unique", "Tool"]
-    assert parsing.rarity_of(key_item) is None  # TF2 has no Rarity tag on keys
+    assert descriptions.rarity_of(key_item) is None  # TF2 has no Rarity tag on keys
 
 
 # --------------------------------------------------------------- trade offers
@@ -189,9 +227,31 @@ def test_state_12_reverted_parses():
     assert parsing.parse_trade_offer(offer_raw).state is OfferState.REVERTED
 
 
-def test_unknown_offer_state_is_transient():
-    with pytest.raises(SteamTransientError):
-        parsing.parse_offer_state(99)
+def test_an_unknown_offer_state_is_kept_as_unknown_not_raised(caplog):
+    # Behaviour changed on purpose: one odd offer used to raise and block every listing.
+    sent = fixture("get_trade_offers.json")["response"]["trade_offers_sent"]
+    odd = dict(sent[0], trade_offer_state=99)
+    page = parsing.parse_trade_offers({"response": {"trade_offers_sent": [odd, sent[1]]}})
+    assert [o.state for o in page.sent] == [OfferState.UNKNOWN, parsing.parse_offer_state(sent[1]["trade_offer_state"])]
+    assert page.sent[0].raw_state == 99 and page.sent[1].raw_state == sent[1]["trade_offer_state"]
+    assert OfferState.UNKNOWN == -1
+    assert parsing.parse_offer_state(None) is OfferState.UNKNOWN
+    assert parsing.parse_offer_state("-1") is OfferState.UNKNOWN  # Astro's own marker is never Steam's
+    assert "unknown trade offer state 99" in caplog.text
+
+
+def test_listed_assets_with_id_zero_are_kept_as_zero():
+    sent = fixture("get_trade_offers.json")["response"]["trade_offers_sent"][0]
+    glitched = dict(sent, items_to_give=[
+        {"appid": 730, "contextid": "0", "assetid": "0", "classid": "310776560", "instanceid": "302028390", "amount": "1"},
+        {"appid": 730, "classid": "310776560", "instanceid": "302028390", "amount": "1"},
+    ])
+    offer = parsing.parse_trade_offer(glitched)
+    assert [(a.context_id, a.asset_id, a.class_id, a.instance_id) for a in offer.items_to_give] == [
+        (0, 0, 310776560, 302028390), (0, 0, 310776560, 302028390)]
+    assert offer.is_glitched
+    assert not parsing.parse_trade_offer(fixture("get_trade_offers.json")["response"]["trade_offers_received"][0]).is_glitched
+    assert parsing.parse_trade_offer(dict(sent, items_to_give=[], items_to_receive=[])).is_glitched
 
 
 # ------------------------------------------------------------- confirmations
@@ -247,6 +307,22 @@ def test_trade_status_assets_not_yet_transferred():
     trade = parsing.parse_trade_status(raw, "798942565122442387")
     assert trade.status is TradeStatusCode.TRADE_PROTECTION_ROLLBACK
     assert trade.assets_received[0].new_asset_id is None
+
+
+def test_an_unknown_trade_status_is_kept_as_unknown_not_raised(caplog):
+    raw = json.loads(json.dumps(TRADE_STATUS))
+    raw["response"]["trades"][0]["status"] = 13
+    trade = parsing.parse_trade_status(raw, "798942565122442387")
+    assert trade.status is TradeStatusCode.UNKNOWN and trade.raw_status == 13
+    assert "unknown trade status 13" in caplog.text
+    assert parsing.parse_trade_status(TRADE_STATUS, "798942565122442387").raw_status == 3
+
+
+def test_every_documented_trade_status():
+    names = ["INIT", "PRE_COMMITTED", "COMMITTED", "COMPLETE", "FAILED", "PARTIAL_SUPPORT_ROLLBACK",
+             "FULL_SUPPORT_ROLLBACK", "SUPPORT_ROLLBACK_SELECTIVE", "ROLLBACK_FAILED", "ROLLBACK_ABANDONED",
+             "IN_ESCROW", "ESCROW_ROLLBACK", "TRADE_PROTECTION_ROLLBACK"]
+    assert [parsing.parse_trade_status_code(n).name for n in range(13)] == names
 
 
 def test_trade_history_page():
