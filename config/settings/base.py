@@ -16,6 +16,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from astro.core import crypto, embedded
+from astro.core.api.rates import parse_rate
 from astro.core.env import (
     env_bool,
     env_choice,
@@ -260,6 +261,13 @@ API_DEFAULT_RATE_LIMIT = env_str("API_DEFAULT_RATE_LIMIT", "600/min")
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48, minimum=24)
 # A new external system's ceiling on assignmentPriority (changed per system in the admin).
 API_DEFAULT_MAX_PRIORITY = env_int("API_DEFAULT_MAX_PRIORITY", 0, minimum=-1000, maximum=1000)
+# Requests without a valid key, per client address (TRUSTED_PROXY_COUNT): a key guesser
+# or a broken client is slowed down before its requests reach the database.
+API_ANON_RATE = env_str("API_ANON_RATE", "60/min")
+try:
+    parse_rate(API_ANON_RATE)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"API_ANON_RATE: {exc}.") from None
 
 REST_FRAMEWORK = {
     # By dotted path: the apps' views never import astro.integrations, which owns the keys.
