@@ -20,11 +20,6 @@ from astro.integrations.services import api_key_create, api_key_revoke, api_key_
 
 MANAGE = "astro.manage_api_keys"
 
-admin.site.site_header = "Astro operator console"
-admin.site.site_title = "Astro"
-admin.site.index_title = "Dashboard"
-admin.site.site_url = None  # no public site: hide "View site"
-
 
 def _key_page(request, admin_obj, created: list[tuple[ApiKey, str]], *, title: str, refused=()):
     context = {
