@@ -73,4 +73,7 @@ EVENT_TYPES: dict[str, EventSpec] = {
     "api.system_created": _spec("api", "info", "An external system was registered for the integration API."),
     # system
     "system.demo_seeded": _spec("system", "info", "make demo loaded its demo data."),
+    "system.login_locked_out": _spec(
+        "system", "warning", "An admin login was locked out after too many failed attempts (that username, that address)."
+    ),
 }

@@ -262,6 +262,17 @@ class ItemAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
         ]
 
 
+TRADE_URL_TOKEN_PERMISSION = "items.view_trade_url_token"
+
+
+def mask_trade_url(url: str | None) -> str:
+    """The URL with its token hidden but for its first two characters (enough to tell two apart)."""
+    if not url:
+        return "—"
+    base, sep, token = url.partition("&token=")
+    return f"{base}{sep}{token[:2]}{'•' * max(len(token) - 2, 0)}" if sep else url
+
+
 @admin.register(SteamUser)
 class SteamUserAdmin(FastChangeListMixin, ReadOnlyAdmin):
     """Read-only: users are created by the API and sync, trade URLs set through the API."""
@@ -273,6 +284,20 @@ class SteamUserAdmin(FastChangeListMixin, ReadOnlyAdmin):
     @admin.display(boolean=True, description="trade URL")
     def has_trade_url(self, obj):
         return bool(obj.trade_url)
+
+    def get_fields(self, request, obj=None):
+        # The token lets anyone send the user offers: shown in full only to those
+        # allowed (operators), masked for viewers.
+        fields = [f for f in super().get_fields(request, obj) if f not in ("trade_url", "trade_url_masked")]
+        shown = "trade_url" if request.user.has_perm(TRADE_URL_TOKEN_PERMISSION) else "trade_url_masked"
+        return [*fields, shown]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "trade_url_masked"]
+
+    @admin.display(description="trade URL")
+    def trade_url_masked(self, obj):
+        return mask_trade_url(obj.trade_url)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

@@ -13,3 +13,5 @@ class ConsoleConfig(AppConfig):
     def ready(self) -> None:
         # The viewer/operator groups are rebuilt after every migrate.
         roles.connect()
+        # Receivers connect on import; the module imports models, so only once apps are ready.
+        from astro.console import receivers  # noqa: F401

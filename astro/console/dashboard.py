@@ -126,9 +126,15 @@ def dashboard_context(request) -> dict[str, Any]:
     }
 
 
+DASHBOARD_PERMISSION = "console.view_dashboard"
+
+
 def index(request, extra_context=None):
-    """The admin index: the dashboard above Django's list of models."""
+    """The admin index: the dashboard above Django's list of models, for those who may
+    see it (astro/console/roles.py); other staff get the plain app index."""
     site = admin.site
+    if not request.user.has_perm(DASHBOARD_PERMISSION):
+        return site.index(request, {"title": "Site administration", **(extra_context or {})})
     context = {
         **site.each_context(request),
         "title": "Dashboard",

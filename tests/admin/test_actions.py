@@ -352,38 +352,48 @@ def test_a_held_sync_is_applied_or_discarded_with_a_reason(operator_client, sand
 
 
 @pytest.mark.django_db
-def test_a_new_api_key_is_shown_once_and_only_its_hash_is_kept(operator_client):
+def test_a_new_api_key_is_shown_once_and_only_its_hash_is_kept(key_manager_client):
     system = external_system_create(slug="discord_bot", actor="test", source="command")
 
-    response = operator_client.post(reverse("admin:astro_apikey_add"), {"system": system.pk, "name": "prod"})
+    response = key_manager_client.post(reverse("admin:astro_apikey_add"), {"system": system.pk, "name": "prod"})
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     key = ApiKey.objects.get(system=system)
     [secret] = re.findall(rf"astro_{key.prefix}_([A-Za-z0-9_-]+)", response.content.decode())
     assert key.secret_hash == hash_secret(secret)
-    assert events_of("api.key_created")[0].actor == "olga"
+    assert events_of("api.key_created")[0].actor == "kate"
     # Never again: the key's own page does not show it.
-    assert secret.encode() not in operator_client.get(reverse("admin:astro_apikey_change", args=[key.pk])).content
+    assert secret.encode() not in key_manager_client.get(reverse("admin:astro_apikey_change", args=[key.pk])).content
 
 
 @pytest.mark.django_db
-def test_rotate_shows_the_new_key_and_revoke_needs_a_reason(operator_client, viewer):
+def test_rotate_shows_the_new_key_and_revoke_needs_a_reason(key_manager_client, operator):
     system = external_system_create(slug="web_shop", actor="test", source="command")
     old, _ = api_key_create(system=system, name="shop", actor="test")
 
-    rotated = operator_client.post(op_url(old, "rotate_key"), {"post": "yes"})
+    rotated = key_manager_client.post(op_url(old, "rotate_key"), {"post": "yes"})
 
     assert rotated.status_code == 200 and "no-store" in rotated["Cache-Control"]
     new = ApiKey.objects.get(system=system, revoked_at__isnull=True)
     assert f"astro_{new.prefix}_".encode() in rotated.content
     old.refresh_from_db()
-    assert old.revoked_by == "olga"
+    assert old.revoked_by == "kate"
 
-    operator_client.post(op_url(new, "revoke_key"), {"post": "yes", "reason": "leaked in a log"})
+    key_manager_client.post(op_url(new, "revoke_key"), {"post": "yes", "reason": "leaked in a log"})
     new.refresh_from_db()
-    assert new.revoked_by == "olga"
-    assert events_of("api.key_revoked", actor="olga")[-1].event_data["reason"] == "leaked in a log"
+    assert new.revoked_by == "kate"
+    assert events_of("api.key_revoked", actor="kate")[-1].event_data["reason"] == "leaked in a log"
 
-    operator_client.force_login(viewer)
-    assert operator_client.post(op_url(new, "rotate_key"), {"post": "yes"}).status_code == 403
+    key_manager_client.force_login(operator)
+    assert key_manager_client.post(op_url(new, "rotate_key"), {"post": "yes"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_operators_cannot_mint_or_rotate_keys(operator_client):
+    # A key acts as its system: minting one is the key managers' job, not the operators'.
+    system = external_system_create(slug="web_shop", actor="test", source="command")
+    old, _ = api_key_create(system=system, name="shop", actor="test")
+    assert operator_client.post(reverse("admin:astro_apikey_add"), {"system": system.pk, "name": "x"}).status_code == 403
+    assert operator_client.post(op_url(old, "rotate_key"), {"post": "yes"}).status_code == 403
+    assert ApiKey.objects.filter(system=system).count() == 1

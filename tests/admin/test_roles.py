@@ -1,4 +1,4 @@
-"""The viewer and operator groups, and the command that makes console logins."""
+"""The viewer, operator and key-manager groups, and the command that makes console logins."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from django.core.management import CommandError, call_command
 
 from astro.console.roles import CUSTOM_PERMISSIONS, ensure_admin_roles
 
-CONTROLS = {f"{app}.{codename}" for app, _, codename, _ in CUSTOM_PERMISSIONS}
+PERMISSIONS = {codename: f"{app}.{codename}" for app, _, codename, _ in CUSTOM_PERMISSIONS}
+# What operators may do and viewers may not (keys are the key managers').
+CONTROLS = {PERMISSIONS[c] for c in ("run_overrides", "control_delivery", "control_sync", "view_trade_url_token")}
 
 
 @pytest.mark.django_db
@@ -21,9 +23,30 @@ def test_viewers_may_look_at_everything_and_only_operators_may_act(make_staff):
         assert viewer.has_perm(model) and operator.has_perm(model), model
     assert not any(viewer.has_perm(p) for p in CONTROLS)
     assert all(operator.has_perm(p) for p in CONTROLS)
+    assert viewer.has_perm("console.view_dashboard") and operator.has_perm("console.view_dashboard")
+    assert not viewer.has_perm("astro.manage_api_keys") and not operator.has_perm("astro.manage_api_keys")
     for perms in (viewer.get_all_permissions(), operator.get_all_permissions()):
         assert not any(p.split(".")[1].startswith(("add_", "change_", "delete_")) for p in perms)
         assert not any(p.startswith("auth.") for p in perms)
+
+
+@pytest.mark.django_db
+def test_key_managers_mint_keys_and_see_only_the_systems_and_keys(make_staff):
+    manager = make_staff("k", "key_manager")
+    assert manager.has_perm("astro.manage_api_keys")
+    assert manager.has_perm("astro.view_apikey") and manager.has_perm("astro.view_externalsystem")
+    assert not any(manager.has_perm(p) for p in CONTROLS | {PERMISSIONS["view_dashboard"]})
+    assert not manager.has_perm("items.view_item") and not manager.has_perm("audit.view_systemevent")
+
+
+@pytest.mark.django_db
+def test_add_admin_user_makes_a_key_manager(tmp_path, admin_roles):
+    secret = tmp_path / "password"
+    secret.write_text("a-long-enough-key-manager-passphrase\n")
+    call_command("add_admin_user", "kate", "--role", "key-manager", "--password-file", str(secret))
+    kate = get_user_model().objects.get(username="kate")
+    assert kate.is_staff and list(kate.groups.values_list("name", flat=True)) == ["key_manager"]
+    assert kate.has_perm("astro.manage_api_keys")
 
 
 @pytest.mark.django_db

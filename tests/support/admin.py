@@ -1,7 +1,7 @@
 """Fixtures for the operator console tests (tests/admin, tests/browser).
 
 Users are made the way an administrator makes them (a staff account in the
-`viewer` or `operator` group, audit/roles.py); the groups are rebuilt first
+`viewer`, `operator` or `key_manager` group, astro/console/roles.py); the groups are rebuilt first
 because a transactional test's flush empties them.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from audit.models import SystemEvent
-from astro.console.roles import OPERATOR, VIEWER, ensure_admin_roles
+from astro.console.roles import KEY_MANAGER, OPERATOR, VIEWER, ensure_admin_roles
 
 PASSWORD = "correct-horse-battery-staple-42"
 
@@ -43,6 +43,17 @@ def operator(make_staff):
 @pytest.fixture
 def viewer(make_staff):
     return make_staff("victor", VIEWER)
+
+
+@pytest.fixture
+def key_manager(make_staff):
+    return make_staff("kate", KEY_MANAGER)
+
+
+@pytest.fixture
+def key_manager_client(client, key_manager):
+    client.force_login(key_manager)
+    return client
 
 
 @pytest.fixture

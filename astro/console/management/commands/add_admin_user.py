@@ -1,8 +1,9 @@
-"""manage.py add_admin_user <username> --role viewer|operator|superuser
+"""manage.py add_admin_user <username> --role viewer|operator|key-manager|superuser
 
 Creates a login for the operator console: a staff account in the `viewer` group
-(sees everything, changes nothing) or the `operator` group (may also run the
-overrides and controls), or a superuser. The password is asked twice on the
+(sees everything, changes nothing), the `operator` group (may also run the
+overrides and controls), the `key_manager` group (mints, rotates and revokes API
+keys, nothing else), or a superuser. The password is asked twice on the
 terminal, or read from the file named by --password-file (first line).
 """
 
@@ -18,17 +19,18 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from astro.console.roles import OPERATOR, VIEWER, ensure_admin_roles
+from astro.console.roles import KEY_MANAGER, OPERATOR, VIEWER, ensure_admin_roles
 
-ROLES = (VIEWER, OPERATOR, "superuser")
+# --role value -> group name (the group's name is a Python-style identifier).
+ROLES = {VIEWER: VIEWER, OPERATOR: OPERATOR, "key-manager": KEY_MANAGER, "superuser": None}
 
 
 class Command(BaseCommand):
-    help = "Create an operator-console login: a viewer, an operator or a superuser."
+    help = "Create an operator-console login: a viewer, an operator, a key manager or a superuser."
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--role", choices=ROLES, required=True)
+        parser.add_argument("--role", choices=list(ROLES), required=True)
         parser.add_argument("--email", default="")
         parser.add_argument("--password-file", type=Path, help="read the password from this file's first line")
 
@@ -48,7 +50,7 @@ class Command(BaseCommand):
                 User.objects.create_superuser(username, email=email, password=password)
             else:
                 user = User.objects.create_user(username, email=email, password=password, is_staff=True)
-                user.groups.add(Group.objects.get(name=role))
+                user.groups.add(Group.objects.get(name=ROLES[role]))
         self.stdout.write(self.style.SUCCESS(f"Created {role} {username!r}: log in at /admin/."))
 
     def _password(self, password_file: Path | None) -> str:
