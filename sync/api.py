@@ -51,8 +51,8 @@ class SyncRunsApi(ApiView):
     @extend_schema(
         operation_id="sync_runs_create", tags=["sync"], summary="Request an inventory sync",
         description="Queues a full reconciliation of the bot inventory and returns its `queued` run; poll "
-        "GET /api/sync/runs for the outcome. When a sync already waits to start, the request joins it and the "
-        "returned run is `skipped` (its errorMessage names the run that will do the work).",
+        "GET /api/sync/runs for the outcome. When a sync already waits to start, the request joins it: the "
+        "answer is that waiting run, and nothing new is recorded.",
         request=None,
         responses={202: SyncRunOutput, **errors(*WRITE_ERRORS)},
     )

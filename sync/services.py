@@ -74,10 +74,10 @@ def sync_request(*, trigger: str, actor: str) -> InventorySyncLog:
 
     Returns the new `queued` log row (poll it by id: it becomes running, then
     success / held / failed). When a sync is already waiting to start, that one
-    will read the inventory after this request anyway, so the request is
-    coalesced into it: a `skipped` row naming it (`error_details.coalesced_into`)
-    is returned and a `sync.skipped` event recorded. At most one run waits at a
-    time (a partial unique index decides, not a read in Python).
+    will read the inventory after this request anyway, so the request joins it:
+    the waiting row is returned and **nothing is written** (the log and the audit
+    trail are append-only; a flood of requests must not fill them). At most one
+    run waits at a time (a partial unique index decides, not a read in Python).
     """
     _check_trigger(trigger)
     with transaction.atomic():
@@ -92,10 +92,7 @@ def sync_request(*, trigger: str, actor: str) -> InventorySyncLog:
                 waiting = InventorySyncLog.objects.filter(sync_status=SyncStatus.QUEUED).first()
                 if waiting is None:
                     continue  # it started in the meantime: queue a new one
-                return _record_skipped(
-                    trigger=trigger, actor=actor, reason=f"coalesced into the sync already waiting ({waiting.id})",
-                    details={"coalesced_into": str(waiting.id)},
-                )
+                return waiting
             record_event(
                 event_type="sync.requested", description=f"Inventory sync requested ({trigger}).",
                 actor=actor, source=_source_for(trigger), data={"syncLogId": str(log.id), "trigger": trigger},

@@ -130,9 +130,10 @@ def test_sync_runs_request_and_list(api):
     assert run["status"] == "queued" and run["trigger"] == "api"
     listed = api.get("/api/sync/runs").json()["results"]
     assert [r["id"] for r in listed] == [run["id"]]
-    # A second request while the first still waits joins it.
-    again = api.post("/api/sync/runs").json()
-    assert again["status"] == "skipped"
+    # A second request while the first still waits joins it, and writes nothing (issue 12 #18).
+    again = api.post("/api/sync/runs")
+    assert again.status_code == 202 and again.json()["id"] == run["id"] and again.json()["status"] == "queued"
+    assert [r["id"] for r in api.get("/api/sync/runs").json()["results"]] == [run["id"]]
     assert_error(api.post("/api/sync/runs", {"force": True}, format="json"), 400, "invalid_request")
 
 

@@ -136,14 +136,15 @@ def test_a_newer_run_supersedes_an_older_held_one():
     assert held.error_details["superseded_by"] == str(newer.id)
 
 
-def test_request_queues_one_run_and_coalesces_the_next(django_capture_on_commit_callbacks):
+def test_request_queues_one_run_and_the_next_joins_it_without_writing(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         first = services.sync_request(trigger="api", actor="shop")
-        second = services.sync_request(trigger="trade", actor="system")
+        joined = [services.sync_request(trigger="api", actor="shop") for _ in range(20)]
     assert first.sync_status == "queued" and len(callbacks) == 1
-    assert second.sync_status == "skipped"
-    assert second.error_details["coalesced_into"] == str(first.id)
-    assert event_types() == ["sync.requested", "sync.skipped"]
+    # The append-only log and audit trail gain nothing from a flood of requests (issue 12 #18).
+    assert {run.id for run in joined} == {first.id}
+    assert InventorySyncLog.objects.count() == 1
+    assert event_types() == ["sync.requested"]
     with pytest.raises(SyncInvalidInput):
         services.sync_request(trigger="nonsense", actor="x")
 
