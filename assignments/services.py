@@ -15,7 +15,7 @@ from assignments.models import Assignment, AssignmentItem, AssignmentStatus
 from astro.core.errors import Conflict, InvalidInput, NotFound
 from astro.core.tasks import enqueue
 from audit.services import record_event, record_events
-from items.services import user_get_or_create, user_set_trade_url
+from items.services import user_get_or_create, user_link_system, user_set_trade_url
 
 # Why an item could not be claimed; `contended` = it changed while we claimed it (retry may work).
 UNAVAILABLE_REASONS = (
@@ -117,7 +117,8 @@ def assignment_create(
     is not available, ItemsUnavailable lists each one and why, and nothing
     changes. Items on a trade hold (`tradable_after` set) are accepted; delivery
     waits for them. An item with tradable=false and no end date is `not_tradable`.
-    A new Steam user gets a `users` row; a given trade URL is validated and stored.
+    A new Steam user gets a `users` row, and the system is recorded as dealing
+    with the user; a given trade URL is validated and stored as this system's own.
     """
     item_ids = [uuid.UUID(str(i)) for i in item_ids]
     if not item_ids:
@@ -131,6 +132,8 @@ def assignment_create(
     now = timezone.now()
     with transaction.atomic():
         user_get_or_create(steam_id=user_id, actor=actor, source=source, external_system=external_system)
+        # From now on this system has dealt with the user (reads them, sets their URL).
+        user_link_system(steam_id=user_id, external_system=external_system)
         if trade_url:
             user_set_trade_url(
                 steam_id=user_id, trade_url=trade_url, actor=actor, source=source, external_system=external_system

@@ -12,8 +12,9 @@ from astro.core.api.schema import CURSOR_PARAMETERS, READ_ERRORS, WRITE_ERRORS, 
 from astro.core.api.serializers import StrictCharField, SteamIdField, StrictInputSerializer, paginated
 from astro.core.api.views import paginate, path_steam_id, path_uuid, query_filters
 from astro.core.errors import NotFound
-from items.selectors import ItemFilter, item_get, item_list, user_get
+from items.selectors import ItemFilter, item_get, item_list
 from items.services import user_set_trade_url
+from items.trade_urls import user_get_for_system
 
 
 STEAM_IMAGE_BASE = "https://community.akamai.steamstatic.com/economy/image/"
@@ -82,12 +83,19 @@ class UserOutput(serializers.Serializer):
     profileUrl = serializers.CharField(source="profile_url", allow_null=True)
     countryCode = serializers.CharField(source="country_code", allow_null=True)
     accountCreatedAt = serializers.DateTimeField(source="account_created_at", allow_null=True)
-    tradeUrl = serializers.CharField(source="trade_url", allow_null=True)
+    tradeUrl = serializers.SerializerMethodField(
+        help_text="The trade URL this system set for the user (null if none); never another system's."
+    )
     firstSeenAt = serializers.DateTimeField(source="first_seen_at")
     lastSeenAt = serializers.DateTimeField(source="last_seen_at")
     profileRefreshedAt = serializers.DateTimeField(source="profile_refreshed_at", allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_tradeUrl(self, user) -> str | None:
+        # The caller's own URL, handed in by the view (users.trade_url is the operator's).
+        return self.context.get("trade_url")
 
 
 class UserUpdateInput(StrictInputSerializer):
@@ -108,28 +116,33 @@ class UserApi(ApiView):
     required_scopes = {"GET": "assignments:read", "PUT": "assignments:write"}
 
     @extend_schema(
-        operation_id="users_retrieve", tags=["users"], summary="A Steam user's profile and trade URL",
+        operation_id="users_retrieve", tags=["users"], summary="A Steam user's profile and your trade URL for them",
+        description="Only for a user this system has dealt with (it set their trade URL or has an assignment for "
+        "them); any other user is 404. `tradeUrl` is the URL this system set, never another system's.",
         parameters=[STEAM_ID_PATH], responses={200: UserOutput, **errors(*READ_ERRORS, 404)},
     )
     def get(self, request, steam_id: str):
-        user = user_get(steam_id=path_steam_id(steam_id))
-        if user is None:
+        found = user_get_for_system(steam_id=path_steam_id(steam_id), external_system=self.client.slug)
+        if found is None:
             raise NotFound("Astro has not seen this Steam user.")
-        return Response(UserOutput(user).data)
+        return Response(UserOutput(found.user, context={"trade_url": found.trade_url}).data)
 
     @extend_schema(
-        operation_id="users_update", tags=["users"], summary="Set a Steam user's trade URL",
-        description="Creates the user if Astro has not seen it. Assignments waiting for a trade URL "
-        "(statusReason `trade_url_required`) resume.",
+        operation_id="users_update", tags=["users"], summary="Set your trade URL for a Steam user",
+        description="The URL is this system's own: only your assignments are sent to it, and no other system can "
+        "read or replace it. Creates the user if Astro has not seen it; a user Astro knows but this system has "
+        "never dealt with is 404 (send the URL with an assignment instead, `tradeUrl`). Your assignments waiting "
+        "for a trade URL (statusReason `trade_url_required`) resume.",
         parameters=[STEAM_ID_PATH], request=UserUpdateInput,
-        responses={200: UserOutput, **errors(*WRITE_ERRORS)},
+        responses={200: UserOutput, **errors(*WRITE_ERRORS, 404)},
     )
     def put(self, request, steam_id: str):
         steam_id = path_steam_id(steam_id)
         data = UserUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user = user_set_trade_url(
+        user_set_trade_url(
             steam_id=steam_id, trade_url=data.validated_data["tradeUrl"], actor=self.client.slug, source="api",
-            external_system=self.client.slug,
+            external_system=self.client.slug, only_own_users=True,
         )
-        return Response(UserOutput(user).data)
+        found = user_get_for_system(steam_id=steam_id, external_system=self.client.slug)
+        return Response(UserOutput(found.user, context={"trade_url": found.trade_url}).data)

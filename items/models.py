@@ -22,8 +22,9 @@ class SteamUser(models.Model):
     country_code = FixedCharField(max_length=2, null=True, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now_add=True)
-    # Additions to ADR-002 (docs/architecture.md): where to send offers, and when
-    # the profile was last refreshed from Steam.
+    # Additions to ADR-002 (docs/architecture.md): the operator's trade URL (set in the
+    # admin, by a command or the demo; external systems keep theirs in UserTradeUrl),
+    # and when the profile was last refreshed from Steam.
     trade_url = models.CharField(max_length=512, null=True, blank=True)
     profile_refreshed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -42,6 +43,39 @@ class SteamUser(models.Model):
 
     def __str__(self) -> str:
         return f"{self.display_name or 'Steam user'} ({self.steam_id})"
+
+
+class UserTradeUrl(models.Model):
+    """One external system's relation to one Steam user (`user_trade_urls`).
+
+    A row means the system "has dealt with" the user: it set a trade URL for them,
+    or it has an assignment for them (then `trade_url` may be null). The URL is the
+    system's own: only that system reads it, and only its assignments are sent to
+    it. A trade URL's token lets anyone send the user offers, and a token another
+    system overwrote would make this system's sends fail, so systems never share
+    one. `external_system` is the system's slug, as on `assignments` (ADR-002),
+    not a key into astro.integrations, which this app may not import.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(SteamUser, on_delete=models.PROTECT, related_name="system_trade_urls",
+                             db_column="user_id", db_index=False)
+    external_system = models.CharField(max_length=64)
+    trade_url = models.CharField(max_length=512, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "user_trade_urls"
+        verbose_name = "trade URL of a system"
+        constraints = [
+            # Also the index of every lookup (a system's row for a user).
+            models.UniqueConstraint(fields=["external_system", "user"], name="user_trade_urls_system_user"),
+        ]
+        indexes = [models.Index(fields=["user"], name="user_trade_urls_user")]
+
+    def __str__(self) -> str:
+        return f"{self.external_system} -> {self.user_id}"
 
 
 class ItemStatus(models.TextChoices):

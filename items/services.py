@@ -1,4 +1,4 @@
-"""Writes on Steam users: their rows and their trade URLs."""
+"""Writes on Steam users: their rows, their trade URLs, and which systems deal with them."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from functools import partial
 from django.db import connection, transaction
 from django.utils import timezone
 
-from astro.core.errors import InvalidInput
+from astro.core.errors import InvalidInput, NotFound
 from astro.core.steamids import account_id_of
 from astro.steam.errors import SteamPermanentError
 from astro.steam.parsing import parse_trade_url
 from audit.services import record_event
-from items.models import SteamUser
+from items.models import SteamUser, UserTradeUrl
 from items.signals import trade_url_set
 
 
@@ -71,21 +71,65 @@ def user_get_or_create(*, steam_id: int, actor: str, source: str, external_syste
         return SteamUser.objects.get(steam_id=steam_id), created
 
 
-def user_set_trade_url(
-    *, steam_id: int, trade_url: str, actor: str, source: str, external_system: str | None = None
-) -> SteamUser:
-    """Validate and store a user's trade URL (creating the user if new); `trade_url_set` is sent on commit.
+def user_link_system(*, steam_id: int, external_system: str) -> bool:
+    """Record that `external_system` deals with this (existing) user: it has an
+    assignment for them. Idempotent (INSERT ... ON CONFLICT DO NOTHING); the
+    system's trade URL, if any, is left as it is. Returns whether the row is new."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO user_trade_urls (user_id, external_system, trade_url, created_at, updated_at)"
+            " VALUES (%s, %s, NULL, %s, %s) ON CONFLICT (external_system, user_id) DO NOTHING RETURNING id",
+            [steam_id, external_system, now, now],
+        )
+        return cursor.fetchone() is not None
 
-    Setting the same URL again changes nothing and records nothing.
+
+def user_set_trade_url(
+    *, steam_id: int, trade_url: str, actor: str, source: str, external_system: str | None = None,
+    only_own_users: bool = False,
+) -> SteamUser:
+    """Validate and store a trade URL for a user (creating the user if new); `trade_url_set` is sent on commit.
+
+    With `external_system`, the URL is that system's own (`user_trade_urls`): only
+    that system reads it back, only its assignments are sent to it, and no other
+    system's URL is touched. Without, it is the operator's (`users.trade_url`: the
+    admin, a command, the demo): used for the assignments of systems that have no
+    URL of their own for the user, and shown to no system.
+
+    `only_own_users` (the API's PUT): a user Astro knows but this system has never
+    dealt with is NotFound, the answer a system gets for any user that is not its
+    own, and nothing is written. A user Astro has never seen is created.
+
+    Setting the same URL again changes nothing and records nothing. The
+    `user.trade_url_set` event goes to the system that set the URL (none for the
+    operator's), without the token.
     """
     normalized = trade_url_normalize(trade_url, steam_id=steam_id)
+    now = timezone.now()
     with transaction.atomic():
-        user_get_or_create(steam_id=steam_id, actor=actor, source=source, external_system=external_system)
-        changed = (
-            SteamUser.objects.filter(steam_id=steam_id)
-            .exclude(trade_url=normalized)
-            .update(trade_url=normalized, updated_at=timezone.now())
-        )
+        _, created = user_get_or_create(steam_id=steam_id, actor=actor, source=source, external_system=external_system)
+        if external_system is None:
+            changed = (
+                SteamUser.objects.filter(steam_id=steam_id)
+                .exclude(trade_url=normalized)
+                .update(trade_url=normalized, updated_at=now)
+            )
+        else:
+            if only_own_users and not created and not UserTradeUrl.objects.filter(
+                user_id=steam_id, external_system=external_system
+            ).exists():
+                raise NotFound("Astro has not seen this Steam user.", code="not_found")
+            with connection.cursor() as cursor:
+                # One statement decides insert, change or no change, whoever runs at the same time.
+                cursor.execute(
+                    "INSERT INTO user_trade_urls (user_id, external_system, trade_url, created_at, updated_at)"
+                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (external_system, user_id) DO UPDATE"
+                    " SET trade_url = EXCLUDED.trade_url, updated_at = EXCLUDED.updated_at"
+                    " WHERE user_trade_urls.trade_url IS DISTINCT FROM EXCLUDED.trade_url RETURNING id",
+                    [steam_id, external_system, normalized, now, now],
+                )
+                changed = cursor.fetchone() is not None
         if changed:
             # The token is a credential of sorts (it lets anyone send the user offers): not in the audit trail.
             record_event(
@@ -94,5 +138,9 @@ def user_set_trade_url(
                 data={"partner": account_id_of(steam_id)},
             )
             # Deliveries waiting for a URL resume on this signal (assignments connects it).
-            transaction.on_commit(partial(trade_url_set.send_robust, sender=SteamUser, steam_id=steam_id), robust=True)
+            transaction.on_commit(
+                partial(trade_url_set.send_robust, sender=SteamUser, steam_id=steam_id,
+                        external_system=external_system),
+                robust=True,
+            )
         return SteamUser.objects.get(steam_id=steam_id)

@@ -6,7 +6,9 @@ receivers to these signals in their AppConfig.ready().
 
 from django.dispatch import Signal
 
-# A Steam user's trade URL was set or changed. Sent once the transaction that stored
-# it has committed (a receiver never sees a URL that rolls back), with
-# `steam_id=<int>`; a receiver that raises is logged and does not undo the change.
+# A trade URL was set or changed. Sent once the transaction that stored it has
+# committed (a receiver never sees a URL that rolls back), with `steam_id=<int>`
+# and `external_system=<slug>` for a system's own URL, or `external_system=None`
+# for the operator's (users.trade_url); a receiver that raises is logged and does
+# not undo the change.
 trade_url_set = Signal()

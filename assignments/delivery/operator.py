@@ -49,6 +49,7 @@ from astro.core.errors import Conflict, NotFound, ServiceUnavailable
 from astro.steam import get_gateway
 from astro.steam.errors import SteamError
 from items.models import Item, ItemStatus
+from items.trade_urls import has_own_trade_url
 
 
 class DeliveryRefused(Conflict):
@@ -67,14 +68,23 @@ class DeliverySteamUnavailable(ServiceUnavailable):
     code = "steam_unavailable"
 
 
-def delivery_resume_for_user(*, steam_id: int) -> int:
-    """A user's trade URL was set: start the deliveries that were waiting for it."""
+def delivery_resume_for_user(*, steam_id: int, external_system: str | None = None) -> int:
+    """A trade URL was set for a user: start the deliveries that were waiting for one.
+
+    A system's own URL (`external_system`) resumes only that system's assignments.
+    The operator's URL (`external_system=None`) resumes those of the systems that
+    have no URL of their own for the user: the others keep waiting for theirs.
+    Returns how many resumed."""
     now = timezone.now()
     resumed = []
     with transaction.atomic():
         waiting = Assignment.objects.select_for_update().filter(
             user_id=steam_id, status=AssignmentStatus.PENDING, status_reason__in=WAITING_FOR_URL
         )
+        if external_system is not None:
+            waiting = waiting.filter(external_system=external_system)
+        else:
+            waiting = waiting.filter(~has_own_trade_url())
         for assignment in waiting:
             previous = assignment.status_reason
             update_assignment(assignment, now, status_reason=None, next_attempt_at=None)

@@ -37,6 +37,7 @@ from astro.core.tasks import enqueue
 from astro.steam import get_gateway
 from astro.steam.errors import SteamError, SteamRateLimited
 from astro.steam.types import OfferState
+from items.trade_urls import has_delivery_trade_url
 
 logger = logging.getLogger(__name__)
 
@@ -167,8 +168,9 @@ def delivery_sweep(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     stuck_before = now - timedelta(seconds=settings.DELIVERY_STUCK_AFTER_SECONDS)
     due_time = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    # A URL is looked up per system: its own for the user, else the operator's.
     pending = Q(status=AssignmentStatus.PENDING) & due_time & ~(
-        Q(status_reason__in=WAITING_FOR_URL) & (Q(user__trade_url__isnull=True) | Q(user__trade_url=""))
+        Q(status_reason__in=WAITING_FOR_URL) & ~has_delivery_trade_url()
     ) & ~Q(status_reason=StatusReason.TRADE_URL_INVALID)
     unsent = Q(status=AssignmentStatus.PROCESSING, delivery_trade_offer_id__isnull=True) & (
         (Q(status_reason__in=HOLDING_REASONS) & (Q(last_delivery_attempt_at__isnull=True)

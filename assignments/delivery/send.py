@@ -61,6 +61,7 @@ from astro.steam.errors import (
 from astro.steam.parsing import parse_trade_url
 from astro.steam.types import AssetRef, OfferState, TradeOffer
 from items.models import CLAIMED, Item, ItemStatus
+from items.trade_urls import trade_url_for_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def delivery_run(*, assignment_id, actor: str = SYSTEM, source: str = WORKER) ->
 
 def is_due(assignment: Assignment, now: datetime) -> bool:
     if assignment.status == AssignmentStatus.PENDING:
-        if assignment.status_reason in WAITING_FOR_URL and not assignment.user.trade_url:
+        if assignment.status_reason in WAITING_FOR_URL and not delivery_url(assignment):
             return False
         return assignment.next_attempt_at is None or assignment.next_attempt_at <= now
     if assignment.status == AssignmentStatus.PROCESSING and assignment.delivery_trade_offer_id is None:
@@ -122,6 +123,11 @@ def is_due(assignment: Assignment, now: datetime) -> bool:
             return assignment.last_delivery_attempt_at is None or assignment.last_delivery_attempt_at <= stuck_before
         return assignment.next_attempt_at is None or assignment.next_attempt_at <= now
     return False
+
+
+def delivery_url(assignment: Assignment) -> str | None:
+    """The trade URL this assignment's offer goes to: its system's own for the user, else the operator's."""
+    return trade_url_for_delivery(steam_id=assignment.user_id, external_system=assignment.external_system)
 
 
 def _wait(assignment: Assignment, reason: str, *, now, until, message: str, actor: str, source: str) -> DeliveryRun:
@@ -143,7 +149,7 @@ def _claim(assignment_id, *, actor: str, source: str) -> Claim | DeliveryRun:
         if not is_due(assignment, now):
             return DeliveryRun(str(assignment_id), "not_due")
         items = list(Item.objects.filter(assignment_items__assignment=assignment).order_by("id"))
-        trade_url = assignment.user.trade_url
+        trade_url = delivery_url(assignment)
 
         if assignment.status == AssignmentStatus.PENDING:
             # Nothing of this assignment can be on Steam while it is pending, so
