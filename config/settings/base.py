@@ -262,10 +262,22 @@ else:
     STEAM_SHARED_SECRET = env_str("STEAM_SHARED_SECRET", None)
     STEAM_IDENTITY_SECRET = env_str("STEAM_IDENTITY_SECRET", None)
     STEAM_API_KEY = env_str("STEAM_API_KEY", None)
-# Alternative login path for live Steam when the password flow breaks: an
-# operator-provided refresh token or cookie string (steampy's login_cookies).
+# A mobile-app refresh token the operator hands over (stored encrypted in bot_sessions
+# on first use; a browser one is refused), and a browser session as the last resort.
 STEAM_REFRESH_TOKEN = env_str("STEAM_REFRESH_TOKEN", None)
 STEAM_LOGIN_COOKIES = env_str("STEAM_LOGIN_COOKIES", None)
+# The mobile-app login polls Steam at its interval for at most this long.
+STEAM_LOGIN_TIMEOUT_SECONDS = env_int("STEAM_LOGIN_TIMEOUT_SECONDS", 30, minimum=5, maximum=300)
+# Access tokens (~24 h) are renewed from the refresh token this long before they end...
+STEAM_ACCESS_TOKEN_RENEW_MARGIN_SECONDS = env_int("STEAM_ACCESS_TOKEN_RENEW_MARGIN_SECONDS", 300, minimum=30, maximum=6 * 3600)
+# ...and a new refresh token (~200 days) is asked for in its last this many days.
+STEAM_REFRESH_TOKEN_RENEW_DAYS = env_int("STEAM_REFRESH_TOKEN_RENEW_DAYS", 30, minimum=1, maximum=180)
+# Steam's clock (QueryTime) for Steam Guard codes and confirmation keys, asked again this often.
+STEAM_TIME_SYNC_SECONDS = env_int("STEAM_TIME_SYNC_SECONDS", 3600, minimum=60)
+# Inventory pages per Steam host, across all processes (Retry-After pushes it back).
+STEAM_INVENTORY_PACING_SECONDS = env_int("STEAM_INVENTORY_PACING_SECONDS", 4, minimum=0, maximum=120)
+# Mobile confirmation rounds (getlist + multiajaxop) per bot, across all processes.
+STEAM_CONFIRMATION_PACING_SECONDS = env_int("STEAM_CONFIRMATION_PACING_SECONDS", 10, minimum=0, maximum=300)
 
 # ------------------------------------------------------------------ delivery
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
