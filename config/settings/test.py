@@ -13,6 +13,10 @@ os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 # A fixed test-only Fernet key: DEBUG is off here, as in production, so one is required.
 os.environ.setdefault("ASTRO_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTAxMjM0NTY=")
+# Steam's pacing (4 s between inventory pages, 10 s between confirmation rounds) shared
+# through Redis would make every test wait for the one before; the pacing tests set their own.
+os.environ.setdefault("STEAM_INVENTORY_PACING_SECONDS", "0")
+os.environ.setdefault("STEAM_CONFIRMATION_PACING_SECONDS", "0")
 
 from config.settings.base import *  # noqa: E402,F403
 
