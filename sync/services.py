@@ -297,6 +297,11 @@ def _reconcile(log, *, snapshot: Snapshot, actor: str, first_import: bool, start
     new_user_ids: list[int] = []
     db_started = time.monotonic()
     log.error_details = {**(log.error_details or {}), "timings": snapshot.timings}
+    if snapshot.nul_stripped:
+        # Steam sent text PostgreSQL cannot store; it was stripped (sync/snapshot.py).
+        logger.warning("sync %s: NUL characters stripped from %d items' Steam text", log.id, len(snapshot.nul_stripped))
+        log.error_details["nul_stripped"] = snapshot.nul_stripped[:DISCREPANCY_LIST_LIMIT]
+        log.error_details["nul_stripped_count"] = len(snapshot.nul_stripped)
     with transaction.atomic():
         with connection.cursor() as cursor:
             reconcile.stage(cursor, snapshot)

@@ -151,6 +151,8 @@ class Snapshot:
     trades: list[TradeEvidence] = field(default_factory=list)
     # Where the time went (fetch_ms, build_ms, db_ms), kept in the log's error_details.
     timings: dict[str, int] = field(default_factory=dict)
+    # "app_id/asset_id" of the items whose Steam text held NUL characters, stripped.
+    nul_stripped: list[str] = field(default_factory=list)
 
     @property
     def asset_count(self) -> int:
@@ -163,6 +165,26 @@ class Snapshot:
 
 def _clip(value: str | None, length: int) -> str | None:
     return value[:length] if value is not None else None
+
+
+# PostgreSQL stores no NUL character, in text or in jsonb (where json writes it as
+# \u0000): one NUL in one item's Steam text would make the whole sync fail, every
+# time. Such text is stripped of it, and the run records which items were.
+_JSON_NUL = "\\u0000"
+
+
+def _without_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
+def _has_nul(*texts: str | None) -> bool:
+    return any(text is not None and "\x00" in text for text in texts)
 
 
 def _description_meta(item: InventoryItem) -> dict[str, Any]:
@@ -192,14 +214,20 @@ def _flatten(inventories: Iterable[Inventory], snapshot: Snapshot) -> None:
             key = (item.app_id, item.class_id, item.instance_id, item.name, item.market_hash_name)
             known = dkeys.get(key)
             if known is None:
+                meta = _dumps(_description_meta(item))
+                texts = (item.market_hash_name, item.name, item.type, item.rarity)
+                stripped = _JSON_NUL in meta or _has_nul(*texts)
+                if stripped:
+                    meta = _dumps(_without_nul(_description_meta(item)))
+                    texts = tuple(_without_nul(text) for text in texts)
+                market_hash_name, name, item_type, rarity = texts
                 row = (
                     len(snapshot.descriptions) + 1, item.class_id, item.instance_id,
-                    item.market_hash_name[:255], item.name[:255], _clip(item.type, 255), _clip(item.rarity, 128),
-                    _dumps(_description_meta(item)),
+                    market_hash_name[:255], name[:255], _clip(item_type, 255), _clip(rarity, 128), meta,
                 )
                 snapshot.descriptions.append(row)
-                known = dkeys[key] = (row[0], hashlib.md5(_dumps(row[1:]).encode()).hexdigest())
-            dkey, description_digest = known
+                known = dkeys[key] = (row[0], hashlib.md5(_dumps(row[1:]).encode()).hexdigest(), stripped)
+            dkey, description_digest, stripped = known
             extra: dict[str, Any] = {}
             if item.properties:
                 extra["properties"] = item.properties
@@ -211,6 +239,10 @@ def _flatten(inventories: Iterable[Inventory], snapshot: Snapshot) -> None:
                 raise ValueError(f"asset {item.app_id}/{item.asset_id} appears twice in the inventory")
             seen_assets.add((item.app_id, item.asset_id))
             extra_json = _dumps_extra(extra) if extra else None
+            if extra_json is not None and _JSON_NUL in extra_json:
+                extra_json, stripped = _dumps(_without_nul(extra)), True
+            if stripped:
+                snapshot.nul_stripped.append(f"{item.app_id}/{item.asset_id}")
             hold_end = item.tradable_after
             if hold_end is None:
                 tradable_after = ""

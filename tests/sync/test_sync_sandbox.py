@@ -252,3 +252,24 @@ def test_command_prints_the_counters_and_exits_non_zero_when_held(sandbox, capsy
     with pytest.raises(CommandError) as excinfo:
         call_command("sync_inventory", "--no-progress")
     assert excinfo.value.returncode == 2
+
+
+@ONE_INVENTORY
+def test_a_nul_in_an_items_steam_text_is_stripped_and_recorded_not_a_failed_sync(sandbox):
+    # One NUL in one item's name, type or properties used to fail every sync (PostgreSQL
+    # stores no NUL): issue 12 #11.
+    sandbox.generate_inventory(3, seed=5)
+    [odd] = sandbox.add_items(items=[{
+        "marketHashName": "Sticker | Null\u0000Byte", "name": "Sticker | Null\u0000Byte", "type": "Base\u0000Grade Sticker",
+        "description": {"descriptions": [{"type": "html", "value": "Signed \u0000 by someone"}]},
+        "properties": [{"propertyid": 5, "string_value": "name\u0000tag"}],
+    }])
+    log = sync()
+    assert log.sync_status == "success" and log.items_added_count == 4
+    stored = Item.objects.get(steam_asset_id=int(odd["assetid"]))
+    assert stored.item_name == "Sticker | NullByte" and stored.item_type == "BaseGrade Sticker"
+    assert "\u0000" not in str(stored.steam_metadata)
+    assert log.error_details["nul_stripped"] == [f"730/{odd['assetid']}"]
+    assert log.error_details["nul_stripped_count"] == 1
+    # The next run is unchanged: the stripped text is what Astro keeps, not a difference.
+    assert sync().items_updated_count == 0
