@@ -298,6 +298,9 @@ WITH upd AS (
         -- Back in the pool: free for anyone.
         assigned_to_user_id = CASE WHEN p.action = 'update' THEN i.assigned_to_user_id END,
         assigned_at = CASE WHEN p.action = 'update' THEN i.assigned_at END,
+        -- A restored or relinked item is no longer in any offer of ours: a stale offer id
+        -- would make a later by-hand trade of it look like our delivery.
+        delivery_trade_offer_id = CASE WHEN p.action = 'update' THEN i.delivery_trade_offer_id END,
         received_via = CASE WHEN p.action <> 'relink' THEN i.received_via
                             WHEN p.recv_rollback THEN 'restored' ELSE 'trade' END,
         received_from_user_id = CASE WHEN p.action = 'relink' THEN coalesce(p.recv_partner, i.received_from_user_id)

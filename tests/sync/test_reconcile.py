@@ -221,3 +221,31 @@ def test_asset_listed_twice_is_refused():
     twice = item()
     with pytest.raises(ValueError):
         build_snapshot(inventories=[inventory([twice, twice])], trades=[], fetched_at=datetime.now(timezone.utc))
+
+
+def test_a_relinked_item_traded_away_by_hand_later_is_a_discrepancy_not_our_delivery():
+    # Issue 12 #7: relinking left the delivered offer's id on the row, so a later
+    # by-hand trade of the item out of the bot was recorded as our delivery (info).
+    gift = item()
+    reconcile_once([gift])
+    row = by_asset(gift.asset_id)
+    Item.objects.filter(id=row.id).update(status="delivered", delivery_trade_offer_id="5")
+    original = trade(given=[(gift.asset_id, 9001)], status=12, rollback_trade_id="43")
+    returned = next_asset_id()
+    reconcile_once([item(asset_id=returned)], trades=[original, trade(received=[(9001, returned)], trade_id="43")])
+    row.refresh_from_db()
+    assert row.status == "available" and row.delivery_trade_offer_id is None
+
+    by_hand = trade(given=[(returned, 9002)])
+    plan, applied = reconcile_once([], trades=[by_hand], first_import=False)
+    row.refresh_from_db()
+    assert (applied.delivered, applied.removed) == (0, 1) and row.status == "removed"
+    assert events("item.removed")[-1].severity == "warning"
+
+
+def test_a_restored_item_loses_its_stale_offer_id():
+    back = item()
+    reconcile_once([back])
+    Item.objects.filter(steam_asset_id=back.asset_id).update(status="missing", delivery_trade_offer_id="77")
+    reconcile_once([back])
+    assert by_asset(back.asset_id).status == "available" and by_asset(back.asset_id).delivery_trade_offer_id is None
