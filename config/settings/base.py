@@ -285,7 +285,25 @@ DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 3, minimum=1, maximum=2
 DELIVERY_MAX_ATTEMPTS_BY_TYPE = env_int_mapping("DELIVERY_MAX_ATTEMPTS_BY_TYPE")
 DELIVERY_RETRY_BASE_SECONDS = env_int("DELIVERY_RETRY_BASE_SECONDS", 60, minimum=1)
 DELIVERY_OFFER_LIFETIME_SECONDS = env_int("DELIVERY_OFFER_LIFETIME_SECONDS", 6 * 3600, minimum=60)
-DELIVERY_POLL_INTERVAL_SECONDS = env_int("DELIVERY_POLL_INTERVAL_SECONDS", 30, minimum=1)
+# The poller wakes this often (beat). Each wake reads the offers sent moments ago
+# (GetTradeOffer, at doubling ages up to DELIVERY_OFFER_READ_WINDOW_SECONDS) and
+# lists our sent offers (GetTradeOffers) only when a listing is due:
+DELIVERY_POLL_INTERVAL_SECONDS = env_int("DELIVERY_POLL_INTERVAL_SECONDS", 2, minimum=1)
+# at most one listing per bot this often while offers or sends are outstanding,
+DELIVERY_LISTING_ACTIVE_SECONDS = env_int("DELIVERY_LISTING_ACTIVE_SECONDS", 10, minimum=1)
+# and this often when nothing is (stray offers of ours are still found and cancelled);
+DELIVERY_LISTING_IDLE_SECONDS = env_int("DELIVERY_LISTING_IDLE_SECONDS", 60, minimum=1)
+# a listing reaching back over the whole revert window this often (Steam backdates changes).
+DELIVERY_FULL_REFRESH_SECONDS = env_int("DELIVERY_FULL_REFRESH_SECONDS", 300, minimum=10)
+DELIVERY_OFFER_READ_WINDOW_SECONDS = env_int("DELIVERY_OFFER_READ_WINDOW_SECONDS", 32, minimum=0, maximum=3600)
+# Each delivered trade is read again (GetTradeStatus) this often while it can still be reverted.
+DELIVERY_REVERT_CHECK_SECONDS = env_int("DELIVERY_REVERT_CHECK_SECONDS", 3600, minimum=60)
+# The partner's trade hold is read before the first send; above this many days the
+# assignment waits (escrow_hold), is looked at again every STEAM_HOLD_RECHECK_HOURS,
+# and fails after STEAM_HOLD_MAX_WAIT_DAYS.
+STEAM_MAX_TRADE_HOLD_DAYS = env_int("STEAM_MAX_TRADE_HOLD_DAYS", 0, minimum=0, maximum=365)
+STEAM_HOLD_RECHECK_HOURS = env_int("STEAM_HOLD_RECHECK_HOURS", 6, minimum=1, maximum=24 * 30)
+STEAM_HOLD_MAX_WAIT_DAYS = env_int("STEAM_HOLD_MAX_WAIT_DAYS", 7, minimum=1, maximum=365)
 DELIVERY_STUCK_AFTER_SECONDS = env_int("DELIVERY_STUCK_AFTER_SECONDS", 300, minimum=10)
 # The sweeper takes over an attempt that has been quiet this long; a worker still
 # inside its task must never be taken over, so this may not be shorter than a task may run.
