@@ -69,6 +69,7 @@ def _last_sync() -> dict:
 
 class HealthOutput(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "unhealthy"])
+    steamMode = serializers.ChoiceField(choices=["live", "sandbox"], help_text="Which Steam Astro talks to (STEAM_MODE).")
     checks = serializers.DictField(child=serializers.JSONField(), help_text="database, redis, steamSession, lastSync.")
 
 
@@ -92,6 +93,6 @@ class HealthApi(APIView):
         checks["lastSync"] = _last_sync() if checks["database"]["ok"] else {"ok": False, "error": "database down"}
         healthy = all(check["ok"] for check in checks.values())
         return Response(
-            {"status": "ok" if healthy else "unhealthy", "checks": checks},
+            {"status": "ok" if healthy else "unhealthy", "steamMode": settings.STEAM_MODE, "checks": checks},
             status=200 if healthy else 503, headers={"Cache-Control": "no-store"},
         )

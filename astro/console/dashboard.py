@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -100,6 +101,7 @@ def dashboard_context(request) -> dict[str, Any]:
     ]
     return {
         "now": now,
+        "steam_mode": settings.STEAM_MODE,
         "health": "bad" if any(a["level"] == "bad" for a in attention) else ("warn" if attention else "ok"),
         "attention": attention,
         "pool": pool,

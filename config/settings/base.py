@@ -243,6 +243,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Live Steam when credentials are set; the local sandbox otherwise.
 STEAM_USERNAME = env_str("STEAM_USERNAME", None)
 STEAM_MODE = env_choice("STEAM_MODE", "live" if STEAM_USERNAME else "sandbox", {"live", "sandbox"})
+# Neither STEAM_MODE nor STEAM_USERNAME given: only a checkout may fall back to the
+# sandbox (apply_debug_defaults refuses it when DEBUG is off).
+STEAM_MODE_DEFAULTED = env_str("STEAM_MODE", None) is None and STEAM_USERNAME is None
 STEAM_SANDBOX_URL = env_str("STEAM_SANDBOX_URL", "http://127.0.0.1:8765")
 STEAM_SANDBOX_STATE_DIR = Path(env_str("STEAM_SANDBOX_STATE_DIR", str(embedded.data_root() / "sandbox")))
 STEAM_INVENTORIES = parse_inventories("STEAM_INVENTORIES", "730/2,730/16,440/2")
@@ -382,6 +385,13 @@ def apply_debug_defaults(namespace: dict) -> None:
                 "ASTRO_ENCRYPTION_KEYS_FILE; docs/operations.md says how to make a key)."
             )
         namespace["ASTRO_ENCRYPTION_KEYS"] = [crypto.dev_encryption_key()]
+    if not debug and namespace["STEAM_MODE_DEFAULTED"]:
+        # A production box with no Steam credentials must say which Steam it talks to:
+        # it must never run on the sandbox without someone having asked for that.
+        raise ImproperlyConfigured(
+            "STEAM_MODE is required when DEBUG is off and STEAM_USERNAME is empty: set STEAM_MODE=live "
+            "(with the STEAM_* credentials) or STEAM_MODE=sandbox (the emulator, for a trial)."
+        )
     namespace["ALLOWED_HOSTS"] = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if debug else [])
     namespace["SESSION_COOKIE_SECURE"] = env_bool("SESSION_COOKIE_SECURE", not debug)
     namespace["CSRF_COOKIE_SECURE"] = env_bool("CSRF_COOKIE_SECURE", not debug)

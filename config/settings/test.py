@@ -11,6 +11,8 @@ ASTRO_CONFIGURED_SERVICES = embedded.ensure_services()
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
+# The suite talks to the Steam sandbox (DEBUG is off, so the mode must be named).
+os.environ.setdefault("STEAM_MODE", "sandbox")
 # A fixed test-only Fernet key: DEBUG is off here, as in production, so one is required.
 os.environ.setdefault("ASTRO_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTAxMjM0NTY=")
 # Steam's pacing (4 s between inventory pages, 10 s between confirmation rounds) shared

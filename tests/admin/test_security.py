@@ -71,3 +71,8 @@ def test_admin_sessions_last_the_configured_age(client, operator, settings):
     response = _log_in(client, "olga", PASSWORD, "198.51.100.7")
     assert response.status_code == 302
     assert response.cookies["sessionid"]["max-age"] == 12 * 3600
+
+
+def test_the_dashboard_shows_which_steam_astro_talks_to(viewer_client, settings):
+    settings.STEAM_MODE = "sandbox"
+    assert b"Steam: sandbox" in viewer_client.get(reverse("admin:index")).content

@@ -46,6 +46,21 @@ def test_a_configured_database_means_production_defaults():
     assert "SECRET_KEY is required" in result.stderr
 
 
+def test_production_never_defaults_to_the_sandbox(tmp_path):
+    # Issue 12 #13: with DEBUG off and no STEAM_USERNAME, the mode must be named.
+    result = _start({"DEBUG": "false", "STEAM_MODE": None, "STEAM_USERNAME": None})
+    assert result.returncode != 0 and "STEAM_MODE is required when DEBUG is off" in result.stderr
+    assert _start({"DEBUG": "false", "STEAM_MODE": "sandbox", "STEAM_USERNAME": None}).returncode == 0
+    # A live setup (STEAM_USERNAME set) boots unchanged, in live mode.
+    live = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.STEAM_MODE)"],
+        cwd=ROOT, env={**{k: v for k, v in os.environ.items() if k != "STEAM_MODE"}, "DEBUG": "false",
+                       "STEAM_USERNAME": "real_bot", "DJANGO_SETTINGS_MODULE": "config.settings.production"},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert live.returncode == 0 and live.stdout.strip() == "live", live.stderr
+
+
 def test_production_without_a_database_url_never_starts_an_embedded_one(tmp_path):
     result = _start({"DATABASE_URL": None, "ASTRO_DATA_DIR": str(tmp_path)})
     assert result.returncode != 0
