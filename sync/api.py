@@ -46,7 +46,7 @@ class SyncRunsApi(ApiView):
         parameters=CURSOR_PARAMETERS, responses={200: paginated(SyncRunOutput), **errors(*READ_ERRORS)},
     )
     def get(self, request):
-        return paginate(self, InventorySyncLog.objects.all(), SyncRunOutput, ordering="-sync_started_at")
+        return paginate(self, InventorySyncLog.objects.all(), SyncRunOutput)
 
     @extend_schema(
         operation_id="sync_runs_create", tags=["sync"], summary="Request an inventory sync",

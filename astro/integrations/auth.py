@@ -14,8 +14,10 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
+from astro.core.api.rates import parse_rate
+from astro.core.ratelimit import limit_take
 from astro.integrations.models import ApiKey, ExternalSystem
 from astro.integrations.services import KEY_PREFIX, hash_secret
 
@@ -49,7 +51,9 @@ class InvalidApiKey(exceptions.AuthenticationFailed):
     default_detail = "The API key is unknown, malformed or revoked."
 
 
-class SystemInactive(exceptions.PermissionDenied):
+class SystemInactive(exceptions.AuthenticationFailed):
+    # 401: the key no longer authenticates anyone, as after a revocation, but with its own
+    # code, so the system's owner learns it was deactivated rather than that its key leaked.
     default_code = "system_inactive"
     default_detail = "This external system is deactivated; its keys cannot be used."
 
@@ -97,15 +101,28 @@ class InsufficientScope(exceptions.PermissionDenied):
     default_detail = "The API key lacks the scope this operation needs."
 
 
+def scope_needed(view, method: str) -> str | None:
+    """The scope `method` needs on `view`. HEAD runs the GET handler (Django maps it), so it
+    needs GET's scope: otherwise a response's length would answer what GET refuses."""
+    return view.required_scopes.get("GET" if method == "HEAD" else method)
+
+
 class HasScope(BasePermission):
-    """The view's `required_scopes` maps an HTTP method to the scope it needs."""
+    """The view's `required_scopes` maps an HTTP method to the scope it needs.
+
+    Fails closed: a method the view implements but does not map is refused. A method
+    it does not implement passes here and is answered 405 by the view.
+    """
 
     def has_permission(self, request, view) -> bool:
         client = request.user
         if not isinstance(client, ApiClient):
             raise exceptions.NotAuthenticated()
-        needed = view.required_scopes.get(request.method)
+        needed = scope_needed(view, request.method)
         if needed is None:
+            method = request.method.lower()
+            if method in view.http_method_names and hasattr(view, method):
+                raise InsufficientScope("No scope grants this method.")
             return True
         if needed not in client.scopes:
             refused = InsufficientScope(f"This operation needs the scope {needed}.")
@@ -128,21 +145,23 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         }
 
 
-class ApiKeyRateThrottle(SimpleRateThrottle):
-    """Per-key rate limit from the key's system (`rate_limit`, e.g. 600/min), counted in Redis."""
+class ApiKeyRateThrottle(BaseThrottle):
+    """Per-key rate limit from the key's system (`rate_limit`, e.g. 600/min).
 
-    scope = "api_key"
+    Decided by Redis in one round trip (astro.core.ratelimit): concurrent requests on
+    one key can never overshoot it, as a read-then-write counter would. Requests
+    without a key are limited per address by the API's base view.
+    """
 
     def __init__(self):
-        # The rate depends on the request's system, so it is set in allow_request.
-        self.rate = None
+        self._wait: float | None = None
 
-    def get_cache_key(self, request, view):
-        return f"throttle:api-key:{request.auth.pk}"
-
-    def allow_request(self, request, view):
+    def allow_request(self, request, view) -> bool:
         if not isinstance(request.user, ApiClient):
             return True
-        self.rate = request.user.system.rate_limit
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        count, period = parse_rate(request.user.system.rate_limit)
+        self._wait = limit_take(f"api-key:{request.auth.pk}", count=count, period=period)
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait

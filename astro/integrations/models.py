@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
+from astro.core.api.rates import RATE_PATTERN
+
 
 class Scope(models.TextChoices):
     ITEMS_READ = "items:read", "Read the item pool"
@@ -21,7 +23,7 @@ class Scope(models.TextChoices):
 
 ALL_SCOPES = tuple(Scope.values)
 
-RATE_LIMIT_PATTERN = r"^[1-9][0-9]{0,6}/(s|sec|second|m|min|minute|h|hour|d|day)$"
+RATE_LIMIT_PATTERN = RATE_PATTERN
 validate_rate_limit = RegexValidator(RATE_LIMIT_PATTERN, "Use <count>/<period>, e.g. 600/min or 10/s.")
 validate_slug = RegexValidator(r"^[a-z0-9][a-z0-9_-]{0,63}$", "Lower-case letters, digits, '_' and '-'.")
 # The range of an assignment's priority, and so of a system's ceiling on it.

@@ -70,8 +70,11 @@ def test_rotation_gives_a_new_key_and_revokes_the_old(make_system):
 
 
 def test_inactive_system_keys_are_refused(make_client, make_system):
+    # 401, not 403 (issue 12 #21): the key authenticates no one any more, like a revoked one.
     client = make_client(make_system(active=False))
-    assert_error(client.get("/api/items"), 403, "system_inactive")
+    response = client.get("/api/items")
+    assert_error(response, 401, "system_inactive")
+    assert response["WWW-Authenticate"] == "Api-Key"
 
 
 def test_last_used_at_is_recorded(make_system):

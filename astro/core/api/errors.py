@@ -96,7 +96,7 @@ def api_exception_handler(exc, context):
             wait = max(1, int(exc.wait + 0.999))
             headers["Retry-After"] = str(wait)
             details["retryAfterSeconds"] = wait
-            message = f"Too many requests for this API key; retry in {wait} s."
+            message = f"Too many requests {getattr(exc, 'who', 'for this API key')}; retry in {wait} s."
         else:
             message = str(exc.detail) if not isinstance(exc.detail, (list, dict)) else exc.default_detail
         if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from astro.core.api.plumbing import ApiCursorPagination
+from astro.core.api.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetPagination
 from astro.core.api.serializers import parse_steam_id
 from astro.core.errors import Forbidden, InvalidInput
 
@@ -33,16 +33,16 @@ def path_steam_id(value: str, *, name: str = "steamId") -> int:
     return steam_id
 
 
-def paginate(view, queryset, serializer_class, *, ordering="-created_at"):
-    paginator = ApiCursorPagination()
-    paginator.ordering = ordering
-    page = paginator.paginate_queryset(queryset, view.request, view=view)
+def paginate(view, queryset, serializer_class, *, time_field: str = "created_at"):
+    """One page of `queryset`, newest first on (time_field, id), rendered by `serializer_class`."""
+    paginator = KeysetPagination(time_field=time_field)
+    page = paginator.paginate_queryset(queryset, view.request)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 def query_filters(request) -> dict:
     """Query parameters minus pagination ones, as lists for multi-value filters."""
     params = request.query_params.copy()
-    for name in ("cursor", "pageSize"):
+    for name in (CURSOR_PARAM, PAGE_SIZE_PARAM):
         params.pop(name, None)
     return params
