@@ -15,26 +15,14 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 
 from config.celery import app
+from tests.support.database import database_url
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _test_database_url() -> str:
-    s = connection.settings_dict
-    auth = quote(s["USER"] or "", safe="")
-    if s.get("PASSWORD"):
-        auth += ":" + quote(s["PASSWORD"], safe="")
-    # A socket directory (the embedded server) travels percent-encoded, like astro.core.embedded does.
-    host = quote(s.get("HOST") or "127.0.0.1", safe="")
-    port = s.get("PORT") or 5432
-    return f"postgresql://{auth}@{host}:{port}/{s['NAME']}"
 
 
 class Worker:
@@ -76,7 +64,7 @@ def celery_worker_factory(transactional_db, steam_sandbox, tmp_path):
         name = f"e2e-{uuid.uuid4().hex[:8]}@localhost"
         env = {
             **os.environ,
-            "DATABASE_URL": _test_database_url(),
+            "DATABASE_URL": database_url(),
             "REDIS_URL": os.environ["REDIS_URL"],
             "STEAM_MODE": "sandbox",
             "STEAM_SANDBOX_URL": steam_sandbox.url,
