@@ -46,6 +46,13 @@ def pytest_collection_modifyitems(config, items):
     items[:] = [item for item in items if item not in last] + last
 
 
+@pytest.fixture(autouse=True)
+def _roomy_anonymous_limit(settings):
+    # Every test client comes from 127.0.0.1, and the limiter's buckets live in Redis across
+    # tests: the anonymous limit is tested on its own, with addresses of its own (test_limits.py).
+    settings.API_ANON_RATE = "100000/min"
+
+
 @pytest.fixture
 def make_system(db):
     def make(slug="sourcemod_giveaway", *, scopes=ALL_SCOPES, rate_limit="100000/min", active=True):

@@ -65,6 +65,7 @@ class StrictJSONParser(JSONParser):
 class ThrottledWithoutKey(exceptions.Throttled):
     """Too many requests without a valid key from one address (API_ANON_RATE)."""
 
+    default_code = "rate_limited"
     who = "from this address without a valid API key"
 
 
