@@ -15,10 +15,12 @@ How it stays race-free:
    row FOR UPDATE, runs the view, and stores the rendered response in that same
    transaction. So "completed" means the work committed, and the work never
    commits without its stored response.
-3. Any other request with the key reads the row with FOR UPDATE SKIP LOCKED: a
-   locked row is a live owner (409); a completed row is replayed; an in-flight
-   row nobody holds, older than STALE_AFTER, belonged to an owner that died
-   before committing anything, and is taken over.
+3. Any other request with the key reads the row: a completed row is replayed
+   (it never changes again, so no lock is needed, and replays running at once
+   never see each other as an owner). An in-flight row is read again FOR UPDATE
+   SKIP LOCKED: locked is a live owner (409); one nobody holds, older than
+   STALE_AFTER, belonged to an owner that died before committing anything, and
+   is taken over.
 Responses of 5xx are not stored (the record is deleted), so a retry runs again.
 """
 
@@ -104,21 +106,24 @@ def _claim(*, system, key: str, print_: str):
                     return "own", token
         with transaction.atomic():
             rows = IdempotencyRecord.objects.filter(system=system, key=key)
+            # A completed record never changes again, so it is read without a lock: replays
+            # running at once must not take each other's lock for a live owner's (a false 409).
+            seen = rows.first()
+            if seen is None:
+                continue  # the owner failed and released it in between: try to own it
+            if seen.fingerprint != print_ and seen.created_at >= now - ttl:
+                raise IdempotencyKeyReused()
+            if seen.state == IdempotencyState.COMPLETED and seen.created_at >= now - ttl:
+                return "replay", seen
+            # In flight (or expired): the row lock tells whether a live request holds it.
             record = rows.select_for_update(skip_locked=True).first()
             if record is None:
-                held = rows.first()
-                if held is None:
-                    continue  # the owner failed and released it in between: try to own it
-                if held.fingerprint != print_:
-                    raise IdempotencyKeyReused()
                 raise IdempotencyKeyInUse()
             if record.created_at < now - ttl:
                 record.delete()  # expired: the key is free again
                 continue
-            if record.fingerprint != print_:
-                raise IdempotencyKeyReused()
             if record.state == IdempotencyState.COMPLETED:
-                return "replay", record
+                return "replay", record  # its owner committed between our two reads
             if record.created_at >= now - STALE_AFTER:
                 raise IdempotencyKeyInUse()
             # In flight, unlocked and old: its owner died without committing. Take it over.

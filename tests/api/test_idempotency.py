@@ -180,3 +180,27 @@ def test_expired_keys_run_again_and_are_purged(api, make_items, settings):
     IdempotencyRecord.objects.create(system=api.system, key="k-older", fingerprint="0" * 64, created_at=old)
     purge_idempotency_records_task.apply()  # the hourly beat task (astro/schedules.py)
     assert not IdempotencyRecord.objects.filter(key="k-older").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_replays_of_a_completed_key_all_get_the_stored_response(make_client, make_items):
+    # Before: each replay locked the record FOR UPDATE SKIP LOCKED, and a replay that found
+    # it locked by another replay answered 409 idempotency_key_in_use (issue 12 #20).
+    items = make_items(1)
+    header = make_client()._credentials["HTTP_AUTHORIZATION"]
+    body = assignment_body([items[0].id])
+    first = RecordingClient()
+    first.credentials(HTTP_AUTHORIZATION=header)
+    created = post(first, body, "k-replays")
+    assert created.status_code == 201
+
+    def replay(_):
+        client = RecordingClient()
+        client.credentials(HTTP_AUTHORIZATION=header)
+        response = post(client, body, "k-replays")
+        return response.status_code, response.content, response.get("Idempotent-Replayed")
+
+    for _ in range(3):  # several rounds: the race is narrow
+        results = run_at_once(10, replay)
+        assert results == [(201, created.content, "true")] * 10
+    assert Assignment.objects.count() == 1
