@@ -71,6 +71,7 @@ EVENT_TYPES: dict[str, EventSpec] = {
     "api.key_created": _spec("api", "info", "An API key was created for an external system."),
     "api.key_revoked": _spec("api", "warning", "An API key was revoked."),
     "api.system_created": _spec("api", "info", "An external system was registered for the integration API."),
+    "api.system_updated": _spec("api", "info", "An operator changed an external system: active, scopes, rate limit or maximum priority."),
     # system
     "system.demo_seeded": _spec("system", "info", "make demo loaded its demo data."),
     "system.login_locked_out": _spec(
