@@ -9,14 +9,19 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 
-from astro.core.admin import REFUSALS, Operation, OperationsAdminMixin, ReadOnlyAdmin, status_pill
-from astro.integrations.models import ALL_SCOPES, PRIORITY_MAX, PRIORITY_MIN, ApiKey, ExternalSystem, Scope
-from astro.integrations.services import api_key_create, api_key_revoke, api_key_rotate, external_system_create
+from astro.core.admin import REFUSALS, Operation, OperationsAdminMixin, ReadOnlyAdmin, ReasonForm, status_pill
+from astro.integrations.models import (
+    ALL_SCOPES, DEFAULT_SCOPES, PRIORITY_MAX, PRIORITY_MIN, RATE_LIMIT_PATTERN, ApiKey, ExternalSystem, Scope,
+)
+from astro.integrations.services import (
+    api_key_create, api_key_revoke, api_key_rotate, external_system_create, external_system_update,
+)
 
 MANAGE = "astro.manage_api_keys"
 
@@ -55,8 +60,9 @@ KEY_OPERATIONS = (
     Operation(
         name="rotate_key", label="Rotate key", permission=MANAGE, run=_rotate, renders=_show_rotated,
         needs_reason=False, applies=lambda key: not key.is_revoked,
-        explanation="A new key with the same name and scopes replaces this one, which is revoked at once. The new "
-                    "key is shown once, on the next page: give it to the external system's owner.",
+        explanation="A new key with the same name and exactly the same scopes replaces this one, which is revoked "
+                    "at once (refused if the system no longer grants one of its scopes). The new key is shown "
+                    "once, on the next page: give it to the external system's owner.",
     ),
     Operation(
         name="revoke_key", label="Revoke key", permission=MANAGE, run=_revoke, danger=True,
@@ -146,8 +152,10 @@ class ExternalSystemForm(forms.Form):
                                                     "It can never change once used.")
     name = forms.CharField(max_length=255, required=False)
     scopes = forms.MultipleChoiceField(choices=Scope.choices, required=False, widget=forms.CheckboxSelectMultiple,
-                                       help_text="Leave all unticked for every scope.")
-    rate_limit = forms.CharField(max_length=32, required=False, help_text="Per key, e.g. 600/min (default).")
+                                       initial=list(DEFAULT_SCOPES),
+                                       help_text="Leave all unticked for the default: every scope but sync:trigger.")
+    rate_limit = forms.CharField(max_length=32, required=False,
+                                 help_text="Per key, e.g. 600/min (default API_DEFAULT_RATE_LIMIT).")
     max_priority = forms.IntegerField(
         min_value=PRIORITY_MIN, max_value=PRIORITY_MAX, required=False,
         help_text="The highest assignment priority this system may use; higher requests are clamped to it "
@@ -155,8 +163,54 @@ class ExternalSystemForm(forms.Form):
     )
 
 
+class ExternalSystemSettingsForm(forms.Form):
+    scopes = forms.MultipleChoiceField(
+        choices=Scope.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="What its keys may do. A key never has more than its system: unticking a scope takes it from "
+                  "every key at once.",
+    )
+    rate_limit = forms.RegexField(RATE_LIMIT_PATTERN, max_length=32, help_text="Per key, e.g. 600/min or 10/s.",
+                                  error_messages={"invalid": "Use <count>/<period>, e.g. 600/min or 10/s."})
+    max_priority = forms.IntegerField(
+        min_value=PRIORITY_MIN, max_value=PRIORITY_MAX,
+        help_text="The highest assignment priority this system may use; higher requests are clamped to it.",
+    )
+    reason = ReasonForm.base_fields["reason"]
+
+    def clean_reason(self):
+        return ReasonForm.clean_reason(self)
+
+
+def _set_active(active: bool):
+    def run(system, *, actor, reason):
+        external_system_update(system_id=system.pk, is_active=active, actor=actor, source="admin", reason=reason)
+        if active:
+            return f"{system.slug} is active again: its keys work from the next request."
+        return (f"{system.slug} is deactivated: its keys get 401 system_inactive from the next request. "
+                "Its assignments already made are still delivered.")
+    return run
+
+
+SYSTEM_OPERATIONS = (
+    Operation(
+        name="deactivate_system", label="Deactivate", permission=MANAGE, run=_set_active(False), danger=True,
+        applies=lambda system: system.is_active,
+        explanation="Every key of this system stops working at once (401 system_inactive). Assignments it has "
+                    "already made are still delivered: the promise to the user stands. It can be reactivated.",
+    ),
+    Operation(
+        name="activate_system", label="Reactivate", permission=MANAGE, run=_set_active(True),
+        applies=lambda system: not system.is_active,
+        explanation="The system's keys that are not revoked work again from the next request.",
+    ),
+)
+
+
 @admin.register(ExternalSystem)
-class ExternalSystemAdmin(ReadOnlyAdmin):
+class ExternalSystemAdmin(OperationsAdminMixin, ReadOnlyAdmin):
+    """Systems are registered, deactivated and re-scoped here, each change through
+    `external_system_update` (one audited event naming the change and why)."""
+
     list_display = ("slug", "name", "is_active", "scope_list", "rate_limit", "max_priority", "created_at")
     list_filter = ("is_active",)
     search_fields = ("slug", "name")
@@ -164,6 +218,7 @@ class ExternalSystemAdmin(ReadOnlyAdmin):
     readonly_fields = ("slug", "name", "is_active", "scope_list", "rate_limit", "max_priority", "created_at",
                        "updated_at")
     fields = readonly_fields
+    operations = SYSTEM_OPERATIONS
 
     @admin.display(description="scopes")
     def scope_list(self, obj):
@@ -171,6 +226,51 @@ class ExternalSystemAdmin(ReadOnlyAdmin):
 
     def has_add_permission(self, request):
         return request.user.has_perm(MANAGE)
+
+    def get_urls(self):
+        settings_view = path("<path:object_id>/settings/", self.admin_site.admin_view(self.settings_view),
+                             name="astro_externalsystem_settings")
+        return [settings_view, *super().get_urls()]
+
+    def object_buttons(self, request, obj) -> list[dict]:
+        buttons = super().object_buttons(request, obj)
+        if obj is not None and request.user.has_perm(MANAGE):
+            url = reverse("admin:astro_externalsystem_settings", args=[obj.pk], current_app=self.admin_site.name)
+            buttons.insert(0, {"label": "Change scopes and limits", "danger": False, "url": url})
+        return buttons
+
+    def settings_view(self, request, object_id):
+        if not request.user.has_perm(MANAGE):
+            raise PermissionDenied
+        system = self.get_object(request, unquote(object_id))
+        if system is None:
+            raise PermissionDenied
+        initial = {"scopes": system.scopes, "rate_limit": system.rate_limit, "max_priority": system.max_priority}
+        form = ExternalSystemSettingsForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                external_system_update(
+                    system_id=system.pk, scopes=data["scopes"], rate_limit=data["rate_limit"],
+                    max_priority=data["max_priority"], actor=request.user.get_username(), source="admin",
+                    reason=data["reason"],
+                )
+            except REFUSALS as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, f"{system.slug}: scopes and limits saved.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:astro_externalsystem_change", args=[system.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{system.slug}: scopes and limits",
+            "subtitle": None,
+            "opts": self.opts,
+            "form": form,
+            "submit_label": "Save",
+            "intro": "Changes apply to every key of this system from its next request, and are recorded in the "
+                     "audit trail with your reason.",
+        }
+        return TemplateResponse(request, "admin/core/form_page.html", context)
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):

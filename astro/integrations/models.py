@@ -22,6 +22,10 @@ class Scope(models.TextChoices):
 
 
 ALL_SCOPES = tuple(Scope.values)
+# What a new system may do unless told otherwise: everything but requesting syncs, which
+# every system shares and none needs to do (the schedule syncs the pool).
+DEFAULT_SCOPES = (Scope.ITEMS_READ.value, Scope.ASSIGNMENTS_READ.value, Scope.ASSIGNMENTS_WRITE.value,
+                  Scope.EVENTS_READ.value)
 
 RATE_LIMIT_PATTERN = RATE_PATTERN
 validate_rate_limit = RegexValidator(RATE_LIMIT_PATTERN, "Use <count>/<period>, e.g. 600/min or 10/s.")

@@ -1,7 +1,8 @@
 """manage.py create_api_key <system> [--name ...] [--scopes a,b] [--rate-limit 600/min]
 
-Creates the external system when it does not exist yet (with the given scopes,
-all scopes by default), then a key for it, and prints the key once.
+Creates the external system when it does not exist yet (with the given scopes; by
+default items:read, assignments:read, assignments:write and events:read, not
+sync:trigger), then a key for it, and prints the key once.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from astro.core.errors import DomainError
-from astro.integrations.models import ALL_SCOPES, ExternalSystem
+from astro.integrations.models import ALL_SCOPES, DEFAULT_SCOPES, ExternalSystem
 from astro.integrations.services import api_key_create, external_system_create
 
 
@@ -22,7 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="A label for the key (and the system's name when it is new).")
         parser.add_argument(
             "--scopes", default=None,
-            help=f"Comma-separated scopes for the key (and a new system). Default: all of {', '.join(ALL_SCOPES)}.",
+            help=f"Comma-separated scopes for the key (and a new system), of {', '.join(ALL_SCOPES)}. Default: a new "
+                 f"system gets {', '.join(DEFAULT_SCOPES)}; the key gets every scope of its system.",
         )
         parser.add_argument("--rate-limit", default=None, help="A new system's rate limit per key, e.g. 600/min.")
         parser.add_argument("--quiet", action="store_true", help="Print only the key.")
