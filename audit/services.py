@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
+from astro.core.acting import current_api_key
 from audit.catalogue import EVENT_TYPES
 from audit.models import SystemEvent
-
-import json
 
 
 def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
     # Decimals, UUIDs and datetimes become strings, exactly as the API shows them.
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _with_acting_key(source: str, data: dict[str, Any] | None) -> dict[str, Any]:
+    """An API request's events name the key that made it (astro.core.acting): a system's
+    slug alone cannot tell its own requests from those of a key an operator minted."""
+    data = dict(data or {})
+    key = current_api_key() if source == "api" else None
+    if key is not None:
+        data.setdefault("apiKeyId", key.id)
+        data.setdefault("apiKeyPrefix", key.prefix)
+    return data
 
 
 def record_event(
@@ -54,7 +65,7 @@ def record_event(
         item_id=item_id,
         assignment_id=assignment_id,
         external_system=external_system,
-        event_data=_json_safe(data or {}),
+        event_data=_json_safe(_with_acting_key(source, data)),
         severity=severity or spec.severity,
     )
 
@@ -81,7 +92,7 @@ def record_events(events: list[dict[str, Any]]) -> int:
                 item_id=event.get("item_id"),
                 assignment_id=event.get("assignment_id"),
                 external_system=event.get("external_system"),
-                event_data=_json_safe(event.get("data") or {}),
+                event_data=_json_safe(_with_acting_key(event["source"], event.get("data"))),
                 severity=event.get("severity") or spec.severity,
             )
         )
