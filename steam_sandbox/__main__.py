@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from .account import BotAccount
 from .server import check_loopback, data_root, serve
+from .state.config import parse_config_arguments
 
 
 def main(argv=None) -> None:
@@ -32,11 +33,20 @@ def main(argv=None) -> None:
     parser.add_argument("--reset", action="store_true", help="start from an empty state")
     parser.add_argument("--ready-file", help="write the URL to this file once listening")
     parser.add_argument(
+        "--config", action="append", default=[], metavar="KEY=VALUE",
+        help="start with this config switch (VALUE as JSON: true, 0, \"send\"); it wins over the saved "
+        "config and is what a reset returns to (repeatable; keys in docs/sandbox.md)",
+    )
+    parser.add_argument(
         "--allow-non-loopback", action="store_true",
         help="listen on a non-loopback address (a private container network only: the control API "
         "shows the bot's credentials and lets anyone reshape the world)",
     )
     args = parser.parse_args(argv)
+    try:
+        config = parse_config_arguments(args.config)
+    except ValueError as exc:
+        parser.error(str(exc))
     if not args.allow_non_loopback:
         try:
             check_loopback(args.host)
@@ -45,7 +55,7 @@ def main(argv=None) -> None:
     serve(
         state_dir=args.state_dir, host=args.host, port=args.port, bot=BotAccount.from_env(),
         load_seed=args.seed, reset=args.reset, ready_file=args.ready_file,
-        allow_non_loopback=args.allow_non_loopback,
+        allow_non_loopback=args.allow_non_loopback, config=config,
     )
 
 

@@ -12,7 +12,7 @@ import hashlib
 import random
 from datetime import datetime, timezone
 
-from .inventory import format_hold_date
+from .inventory import format_hold_date, format_hold_date_cs2_2026, format_hold_date_tf2_2026
 
 _RARITIES = {
     # name: (internal name, colour)
@@ -223,29 +223,61 @@ def tf2_description(item: tuple, *, instanceid: str = "0") -> dict:
     }
 
 
-def with_trade_hold(data: dict, until: datetime, *, protected: bool = False) -> dict:
-    """An untradable variant of a class: tradable 0 and the owner-only notice Steam shows
-    ("Tradable/Marketable After ..." for a trade hold; the trade-protection wording for
-    items received in a CS2 trade since July 2025), plus `cache_expiration`."""
+TF2_HOLD_COLOUR = "d83636"
+
+
+def with_trade_hold(data: dict, until: datetime, *, protected: bool = False, style: str = "legacy") -> dict:
+    """An untradable variant of a class: tradable 0 and the notice Steam shows, plus
+    `cache_expiration`.
+
+    `style` "2026" gives this year's texts: CS2 "Tradable/Marketable After 17 Jul @
+    3:00am" (GMT, no year; a trade-protected item says the same and is `sealed`) and
+    TF2 "Tradable After: Tuesday, June 23, 2026 (7:00:00) GMT" among the
+    descriptions. "legacy" gives "Tradable/Marketable After Jul 17, 2026 (3:00:00) GMT",
+    and the trade-protection sentence of July 2025 for a protected item."""
     until = until.astimezone(timezone.utc).replace(microsecond=0)
-    text = (
-        f"This item is trade-protected and cannot be consumed, modified, or transferred until {format_hold_date(until)} GMT"
-        if protected
-        else f"Tradable/Marketable After {format_hold_date(until)} GMT"
-    )
+    appid = int(data.get("appid", 0))
     held = dict(data)
     held["tradable"] = 0
-    held["owner_descriptions"] = [
-        {"type": "html", "value": " ", "name": "blank"},
-        {"type": "html", "value": text, "color": "ff4040", "name": "attribute"},
-    ]
+    if style == "2026" and appid == 730:
+        until = until.replace(second=0)  # the text shows minutes only: the hold ends when it says
+        notice = f"Tradable/Marketable After {format_hold_date_cs2_2026(until)}"
+        held["owner_descriptions"] = [
+            {"type": "html", "value": " ", "name": "blank"},
+            {"type": "html", "value": notice, "color": "ff4040", "name": "attribute"},
+        ]
+        if protected:
+            held["sealed"], held["sealed_type"] = 1, 0  # 0: trade-protected
+    elif style == "2026" and appid == 440:
+        held["descriptions"] = [
+            *(d for d in data.get("descriptions") or [] if not _is_tf2_hold(d)),
+            {"type": "text", "value": f"\nTradable After: {format_hold_date_tf2_2026(until)} GMT",
+             "color": TF2_HOLD_COLOUR, "name": "attribute"},
+        ]
+    else:
+        text = (
+            f"This item is trade-protected and cannot be consumed, modified, or transferred until {format_hold_date(until)} GMT"
+            if protected
+            else f"Tradable/Marketable After {format_hold_date(until)} GMT"
+        )
+        held["owner_descriptions"] = [
+            {"type": "html", "value": " ", "name": "blank"},
+            {"type": "html", "value": text, "color": "ff4040", "name": "attribute"},
+        ]
     held["cache_expiration"] = until.strftime("%Y-%m-%dT%H:%M:%SZ")
-    held["instanceid"] = variant_instanceid(data, f"hold:{int(until.timestamp())}:{protected}")
+    salt = f"hold:{int(until.timestamp())}:{protected}" + ("" if style == "legacy" else f":{style}")
+    held["instanceid"] = variant_instanceid(data, salt)
     return held
 
 
+def _is_tf2_hold(entry) -> bool:
+    return isinstance(entry, dict) and str(entry.get("value", "")).lstrip().startswith("Tradable After:")
+
+
 def without_trade_hold(data: dict) -> dict:
-    free = {k: v for k, v in data.items() if k not in ("owner_descriptions", "cache_expiration")}
+    free = {k: v for k, v in data.items() if k not in ("owner_descriptions", "cache_expiration", "sealed", "sealed_type")}
+    if isinstance(data.get("descriptions"), list):
+        free["descriptions"] = [d for d in data["descriptions"] if not _is_tf2_hold(d)]
     free["tradable"] = 1
     free["instanceid"] = variant_instanceid(data, "released")
     return free

@@ -8,8 +8,9 @@ import re
 from . import seed
 from .errors import ControlError, bad_request, not_found
 from .enums import ETradeOfferState
-from .parsing import parse_int
+from .parsing import parse_bool, parse_int
 from .state import SandboxState
+from .state.config import DEFAULT_CONFIG
 from .web import Request, Response, json_response
 
 _INV = r"/sandbox/inventories/(\w+)/(\d+)/(\d+)"
@@ -72,7 +73,11 @@ def bot(state, req):
 @_route("POST", "/sandbox/reset")
 def reset(state, req):
     body = _body(req)
-    state.reset()
+    config = body.get("config", "start")
+    if config not in ("start", "steam"):
+        raise bad_request('config must be "start" (what this process started with) or "steam" (Steam\'s defaults)',
+                          field="config")
+    state.reset(steam_defaults=config == "steam")
     result = {"reset": True}
     if body.get("seed"):
         result["seed"] = seed.load(state)
@@ -92,6 +97,11 @@ def get_config(state, req):
 @_route("POST", "/sandbox/config")
 def set_config(state, req):
     return ok(state.update_config(_body(req)))
+
+
+@_route("GET", "/sandbox/config/defaults")
+def config_defaults(state, req):
+    return ok({"steam": dict(DEFAULT_CONFIG), "start": dict(state.start_config)})
 
 
 @_route("GET", "/sandbox/clock")
@@ -147,6 +157,12 @@ def add_items(state, req, account, appid, contextid):
 def remove_assets(state, req, account, appid, contextid):
     owner, appid, contextid = _inv_args(state, account, appid, contextid)
     return ok(state.remove_assets(owner, appid, contextid, _body(req).get("assetIds")))
+
+
+@_route("POST", _INV + "/hidden")
+def set_hidden(state, req, account, appid, contextid):
+    owner, appid, contextid = _inv_args(state, account, appid, contextid)
+    return ok(state.inventories.set_hidden(owner, appid, contextid, _body(req)))
 
 
 @_route("PATCH", _INV + r"/assets/(\d+)")
@@ -262,6 +278,63 @@ def delete_fault(state, req, fault_id):
 @_route("POST", "/sandbox/sessions/expire")
 def expire_sessions(state, req):
     return ok({"expiredSessions": state.sessions.expire_all()})
+
+
+# ---------------------------------------------------------------- per bot: trade protection, tokens, call counters
+_BOT = r"/sandbox/bots/(\w+)"
+
+
+@_route("GET", _BOT + "/trade-protection")
+def get_trade_protection(state, req, bot):
+    steam_id = state.resolve_bot(bot)
+    return ok({"steamId": str(steam_id), "acknowledged": state.offers.acknowledged.get(steam_id, False)})
+
+
+@_route("POST", _BOT + "/trade-protection")
+def set_trade_protection(state, req, bot):
+    steam_id = state.resolve_bot(bot)
+    body = _body(req)
+    if "acknowledged" not in body:
+        raise bad_request("acknowledged (true or false) is required", field="acknowledged")
+    state.offers.set_acknowledged(steam_id, parse_bool(body["acknowledged"], "acknowledged"))
+    return get_trade_protection(state, req, bot)
+
+
+@_route("GET", _BOT + "/tokens")
+def minted_tokens(state, req, bot):
+    steam_id = state.resolve_bot(bot)
+    sessions = [
+        {"jti": jti, "platform": s.get("platform", "web"), "revoked": s["revoked"], "replaced": s.get("replaced", False),
+         "refreshExpires": s.get("refresh_expires"), "created": s["created"]}
+        for jti, s in state.sessions.by_bot.get(steam_id, {}).items()
+    ]
+    return ok({"steamId": str(steam_id), "minted": state.sessions.minted_of(steam_id), "sessions": sessions})
+
+
+@_route("POST", _BOT + "/tokens/expire")
+def expire_tokens(state, req, bot):
+    return ok({"expiredRefreshTokens": state.sessions.expire_refresh_tokens(state.resolve_bot(bot))})
+
+
+@_route("POST", _BOT + "/tokens/revoke")
+def revoke_tokens(state, req, bot):
+    return ok({"revokedSessions": state.sessions.revoke_all(state.resolve_bot(bot))})
+
+
+@_route("GET", _BOT + "/counters")
+def bot_counters(state, req, bot):
+    return ok(state.counters.view(state.resolve_bot(bot)))
+
+
+@_route("GET", "/sandbox/counters")
+def all_counters(state, req):
+    return ok({"bots": [state.counters.view(b) for b in state.bots]})
+
+
+@_route("POST", "/sandbox/counters/reset")
+def reset_counters(state, req):
+    state.counters.reset()
+    return all_counters(state, req)
 
 
 # ---------------------------------------------------------------- prices, request log

@@ -71,11 +71,20 @@ class EResult(IntEnum):
     InvalidState = 11
     AccessDenied = 15
     Timeout = 16
+    LimitExceeded = 25
     Revoked = 26
     AlreadyRedeemed = 28
     NoMatch = 42
     RemoteCallFailed = 55
+    RateLimitExceeded = 84
     TwoFactorCodeMismatch = 88
+
+
+class EAuthTokenPlatformType(IntEnum):
+    Unknown = 0
+    SteamClient = 1
+    WebBrowser = 2
+    MobileApp = 3
 
 
 # `confirmation_method` of an offer that waits for (or went through) the mobile app.

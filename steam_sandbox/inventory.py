@@ -15,8 +15,9 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from bisect import bisect_left, insort
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 _COMPACT = {"separators": (",", ":"), "ensure_ascii": False}
 # Inventory versions are unique across all inventories (and resets), so a persister
@@ -26,34 +27,69 @@ _VERSIONS = itertools.count(1)
 # Inventory descriptions carry these flags as 0/1; trade-offer descriptions as booleans.
 _FLAG_KEYS = ("currency", "tradable", "marketable", "commodity")
 
-_HOLD_TEXT = re.compile(
-    r"(?:Tradable/Marketable After|trade-protected and cannot be consumed, modified, or transferred until)\s+(.+?)\s*GMT"
-)
+# The hold notices Steam has shown, each with the date's format(s).
+_HOLD_TEXTS = [
+    # 2025 and before: "Tradable/Marketable After Jul 11, 2025 (2:00:00) GMT" (GMT optional),
+    # and the trade-protection sentence of July 2025.
+    (re.compile(r"(?:Tradable/Marketable After|trade-protected and cannot be consumed, modified, or transferred until)"
+                r"\s+([A-Z][a-z]{2} \d{1,2}, \d{4} \(\d{1,2}:\d{2}:\d{2}\))"), ("%b %d, %Y (%H:%M:%S)",)),
+    # TF2 2026: "Tradable After: Tuesday, June 23, 2026 (7:00:00) GMT".
+    (re.compile(r"Tradable After: [A-Z][a-z]+, ([A-Z][a-z]+ \d{1,2}, \d{4} \(\d{1,2}:\d{2}:\d{2}\))"),
+     ("%B %d, %Y (%H:%M:%S)",)),
+]
+# CS2 2026: "Tradable/Marketable After 17 Jul @ 3:00am": no year, meaning the next 17 Jul.
+_HOLD_NO_YEAR = re.compile(r"Tradable/Marketable After (\d{1,2}) ([A-Z][a-z]{2}) @ (\d{1,2}):(\d{2})(am|pm)")
 
 
 def dumps(value) -> str:
     return json.dumps(value, **_COMPACT)
 
 
-def parse_hold_text(text: str) -> datetime | None:
-    """The date in 'Tradable/Marketable After Nov 25, 2025 (8:00:00) GMT' (and the
-    trade-protection wording), in the formats Steam has used."""
-    match = _HOLD_TEXT.search(text or "")
-    if not match:
-        return None
-    raw = match.group(1).replace("@", "").replace("(", "").replace(")", "").replace(",", "")
-    raw = " ".join(raw.split())
-    for fmt in ("%b %d %Y %H:%M:%S", "%d %b %Y %H:%M:%S", "%b %d %Y %H:%M", "%d %b %Y %H:%M"):
-        try:
-            return datetime.strptime(raw, fmt).replace(tzinfo=timezone.utc)
-        except ValueError:
-            continue
+def parse_hold_text(text: str, *, now: float | None = None) -> datetime | None:
+    """The date (GMT) in any hold notice Steam has used; the year-less form is the
+    next such date after `now`."""
+    text = text or ""
+    for pattern, formats in _HOLD_TEXTS:
+        match = pattern.search(text)
+        if match:
+            for fmt in formats:
+                try:
+                    return datetime.strptime(match.group(1), fmt).replace(tzinfo=timezone.utc)
+                except ValueError:
+                    continue
+    match = _HOLD_NO_YEAR.search(text)
+    if match:
+        day, month, hour, minute, half = match.groups()
+        hour = int(hour) % 12 + (12 if half == "pm" else 0)
+        reference = datetime.fromtimestamp(time.time() if now is None else now, timezone.utc)
+        for year in (reference.year, reference.year + 1):
+            try:
+                moment = datetime.strptime(f"{day} {month} {year} {hour}:{minute}", "%d %b %Y %H:%M")
+            except ValueError:
+                continue
+            moment = moment.replace(tzinfo=timezone.utc)
+            if moment >= reference - timedelta(days=1):
+                return moment
     return None
 
 
 def format_hold_date(moment: datetime) -> str:
+    """Steam's older form: "Jul 11, 2025 (2:00:00)"."""
     moment = moment.astimezone(timezone.utc)
     return f"{moment:%b} {moment.day}, {moment.year} ({moment.hour}:{moment:%M:%S})"
+
+
+def format_hold_date_cs2_2026(moment: datetime) -> str:
+    """CS2's 2026 form: "17 Jul @ 3:00am" (GMT, no year)."""
+    moment = moment.astimezone(timezone.utc)
+    hour = moment.hour % 12 or 12
+    return f"{moment.day} {moment:%b} @ {hour}:{moment:%M}{'am' if moment.hour < 12 else 'pm'}"
+
+
+def format_hold_date_tf2_2026(moment: datetime) -> str:
+    """TF2's 2026 form: "Tuesday, June 23, 2026 (7:00:00)"."""
+    moment = moment.astimezone(timezone.utc)
+    return f"{moment:%A}, {moment:%B} {moment.day}, {moment.year} ({moment.hour}:{moment:%M:%S})"
 
 
 def hold_until_of(data: dict) -> int | None:
@@ -66,13 +102,14 @@ def hold_until_of(data: dict) -> int | None:
             return int(datetime.fromisoformat(expiration.replace("Z", "+00:00")).timestamp())
         except ValueError:
             pass
-    owner = data.get("owner_descriptions")
-    if isinstance(owner, list):
-        for entry in owner:
-            if isinstance(entry, dict):
-                moment = parse_hold_text(str(entry.get("value", "")))
-                if moment:
-                    return int(moment.timestamp())
+    for field in ("owner_descriptions", "descriptions"):  # TF2 shows its hold among the descriptions
+        entries = data.get(field)
+        if isinstance(entries, list):
+            for entry in entries:
+                if isinstance(entry, dict):
+                    moment = parse_hold_text(str(entry.get("value", "")))
+                    if moment:
+                        return int(moment.timestamp())
     return None
 
 
@@ -115,7 +152,7 @@ class Description:
         return self._inventory_json
 
     def offer_dict(self) -> dict:
-        data = {k: v for k, v in self.data.items() if k not in ("owner_descriptions", "owner_actions", "cache_expiration", "sealed")}
+        data = {k: v for k, v in self.data.items() if k not in ("owner_descriptions", "owner_actions", "cache_expiration", "sealed", "sealed_type")}
         for key in _FLAG_KEYS:
             if key in data:
                 data[key] = _flag(data[key])
@@ -166,15 +203,25 @@ class Asset:
         return cls(row[0], row[1], row[2], row[3], props_json=row[4])
 
 
-class Inventory:
-    """One (account, appid, contextid) inventory."""
+def _unwatched(inv: "Inventory", assetid: int | None) -> None:
+    pass
 
-    def __init__(self, owner: int, appid: int, contextid: int):
+
+class Inventory:
+    """One (account, appid, contextid) inventory.
+
+    `hidden` items are counted in `total_inventory_count` but never listed (CS2 does
+    that with items it protects or hides). `watch(inventory, assetid)` hears of every
+    change: an asset's, or (None) the whole inventory's."""
+
+    def __init__(self, owner: int, appid: int, contextid: int, *, watch=_unwatched):
         self.owner = owner
         self.appid = appid
         self.contextid = contextid
         self.ids: list[int] = []  # ascending; served in reverse (newest first)
         self.assets: dict[int, Asset] = {}
+        self.hidden = 0
+        self.watch = watch
         self.version = next(_VERSIONS)  # renewed on every change; the persister writes changed versions only
 
     def __len__(self) -> int:
@@ -196,11 +243,18 @@ class Inventory:
             else:
                 insort(self.ids, asset.assetid)
         self.version = next(_VERSIONS)
+        self.watch(self, asset.assetid)
 
     def replace_all(self, assets: list[Asset]) -> None:
         self.assets = {a.assetid: a for a in assets}
         self.ids = sorted(self.assets)
         self.version = next(_VERSIONS)
+        self.watch(self, None)
+
+    def set_hidden(self, count: int) -> None:
+        self.hidden = count
+        self.version = next(_VERSIONS)
+        self.watch(self, None)
 
     def remove(self, assetid: int) -> Asset | None:
         asset = self.assets.pop(assetid, None)
@@ -208,6 +262,7 @@ class Inventory:
             i = bisect_left(self.ids, assetid)
             del self.ids[i]
             self.version = next(_VERSIONS)
+            self.watch(self, assetid)
         return asset
 
     def newest_first(self, limit: int | None = None) -> list[Asset]:
@@ -229,10 +284,11 @@ class Inventory:
         begin = max(0, end - count)
         page_ids = self.ids[begin:end]
         page_ids.reverse()
-        total = len(self.ids)
+        total = len(self.ids) + self.hidden
         tail = f'"total_inventory_count":{total},"success":1,"rwgrsn":-2}}'
         if not page_ids:
-            # An empty inventory (or a start past the end): no assets/descriptions keys at all.
+            # An empty inventory (or a start past the end, or only hidden items): no
+            # assets/descriptions keys at all.
             return "{" + tail
         appid, contextid = self.appid, self.contextid
         assets = self.assets

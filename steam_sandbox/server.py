@@ -66,11 +66,14 @@ class SandboxApp:
         state = self.state
         try:
             if req.path == "/sandbox/save" and req.method == "POST":
-                state.save()  # takes the lock itself, only for the snapshot
+                state.save()
                 return json_response({"saved": True, "stateDir": str(state.state_dir)})
             with state.lock:
-                state.tick()
-                return control.route(self, req)
+                try:
+                    state.tick()
+                    return control.route(self, req)
+                finally:
+                    state.commit()  # durable before the answer (an error changed nothing but the tick)
         except ControlError as exc:
             return json_response({"error": exc.code, "message": exc.message, "details": exc.details}, exc.status)
 
@@ -96,13 +99,20 @@ class SandboxApp:
             time.sleep(latency["ms"] / 1000)
         with state.lock:
             fault = None
-            state.tick()
-            if rate := state.take_fault("rate_limit", req.host, req.path, req.method):
-                fault, resp = rate, steam.null(429)
-            elif err := state.take_fault("server_error", req.host, req.path, req.method):
-                fault, resp = err, _server_error(req, err)
-            else:
-                resp = steam.route(self, req)
+            try:
+                state.tick()
+                if filtered := steam.request_filter(req, state.config):
+                    fault, resp = {"kind": "request_filter"}, filtered
+                elif rate := state.take_fault("rate_limit", req.host, req.path, req.method):
+                    fault, resp = rate, steam.null(429)
+                elif err := state.take_fault("server_error", req.host, req.path, req.method):
+                    fault, resp = err, _server_error(req, err)
+                else:
+                    resp = steam.route(self, req)
+            finally:
+                # Steam never forgets: what the request changed is on disk before
+                # the answer (or the dropped connection) goes out.
+                state.commit()
             self._log(req, resp, fault or latency, started)
         return resp
 
@@ -199,6 +209,7 @@ class SandboxServer(ThreadingMixIn, WSGIServer):
         self.shutdown()
         self.server_close()
         self.persister.stop()
+        self.state.close()
 
 
 def check_loopback(host: str) -> None:
@@ -218,13 +229,15 @@ def make_server(
     bot: BotAccount | None = None,
     secure_cookies: bool = True,
     allow_non_loopback: bool = False,
+    config: dict | None = None,
 ) -> SandboxServer:
+    """`config`: switches this process starts with (and a reset returns to)."""
     if not allow_non_loopback:
         check_loopback(host)
     # One login RSA key per checkout, reused by every sandbox state made here (a
     # 2048-bit key takes pure Python seconds to generate).
     key_cache = data_root() / "sandbox-login-key.json"
-    state = SandboxState(Path(state_dir), bot or BotAccount(), key_cache=key_cache)
+    state = SandboxState(Path(state_dir), bot or BotAccount(), key_cache=key_cache, config=config)
     return SandboxServer((host, port), state, secure_cookies=secure_cookies)
 
 
@@ -239,6 +252,7 @@ def serve(
     ready_file: str | None = None,
     out=None,
     allow_non_loopback: bool = False,
+    config: dict | None = None,
 ) -> None:
     """Run until SIGINT/SIGTERM, then save the state and return."""
     out = out or sys.stdout
@@ -247,7 +261,7 @@ def serve(
         out.write(line + "\n")
         out.flush()
 
-    server = make_server(state_dir, host=host, port=port, bot=bot, allow_non_loopback=allow_non_loopback)
+    server = make_server(state_dir, host=host, port=port, bot=bot, allow_non_loopback=allow_non_loopback, config=config)
     state = server.state
     if reset:
         state.reset()
@@ -256,6 +270,7 @@ def serve(
             empty = not any(len(inv) for inv in state.inventories.by_key.values())
         if empty or reset:
             seed.load(state)
+    state.commit()
     server.persister.start()
 
     def stop(signum, frame):
@@ -268,6 +283,8 @@ def serve(
     say("  Steam hosts (routed on the Host header): " + ", ".join(sorted(steam.STEAM_HOSTS)))
     say(f"  Control API: {url}/sandbox/state  (docs/sandbox.md)")
     say(f"  Bot: {state.bot.username} / steamid {state.bot.steam_id}")
+    if config:
+        say("  Started with: " + ", ".join(f"{k}={v}" for k, v in sorted(config.items())))
     if ready_file:
         atomic_write_text(Path(ready_file), url)
     try:
@@ -277,4 +294,5 @@ def serve(
     finally:
         server.server_close()
         server.persister.stop()
+        state.close()
         say("Steam sandbox stopped; state saved.")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+from email.parser import BytesParser
+from email.policy import HTTP
 from urllib.parse import parse_qs, unquote
 
 from .errors import bad_request
@@ -22,7 +25,8 @@ class Request:
         self.host = host.rsplit(":", 1)[0].lower() if not host.startswith("[") else host.split("]")[0] + "]"
         path = environ.get("PATH_INFO") or "/"
         self.raw_path = path
-        self.path = path.rstrip("/") or "/"
+        # "//trade/new/acknowledge" (one client writes it so) is the same page
+        self.path = re.sub(r"/{2,}", "/", path).rstrip("/") or "/"
         self.query_string = environ.get("QUERY_STRING", "")
         self.query = parse_qs(self.query_string, keep_blank_values=True)
         length = environ.get("CONTENT_LENGTH") or "0"
@@ -37,7 +41,16 @@ class Request:
         self.form: dict[str, list[str]] = {}
         if self.body and self.content_type == "application/x-www-form-urlencoded":
             self.form = parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+        elif self.body and self.content_type == "multipart/form-data":
+            self.form = parse_multipart(environ.get("CONTENT_TYPE", ""), self.body)
         self.cookies = parse_cookies(environ.get("HTTP_COOKIE", ""))
+
+    def header(self, name: str) -> str | None:
+        """A request header (None when absent)."""
+        key = name.upper().replace("-", "_")
+        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            return self.environ.get(key)
+        return self.environ.get(f"HTTP_{key}")
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         """A query or form parameter (first value)."""
@@ -61,6 +74,23 @@ class Request:
             return json.loads(self.body)
         except ValueError:
             raise bad_request("the body is not valid JSON") from None
+
+
+def parse_multipart(content_type: str, body: bytes) -> dict[str, list[str]]:
+    """multipart/form-data fields (what node clients send), files as text too."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + body
+    )
+    form: dict[str, list[str]] = {}
+    if not message.is_multipart():
+        return form
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name is None:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        form.setdefault(name, []).append(payload.decode("utf-8", "replace"))
+    return form
 
 
 def parse_cookies(header: str) -> dict[str, str]:

@@ -23,7 +23,7 @@ DEMO_USERS = [
 _FIXTURE = Path(__file__).with_name("fixture_items.json")
 
 
-def cs2_inventory(now: datetime) -> dict:
+def cs2_inventory(now: datetime, *, hold_style: str = "2026") -> dict:
     fixture = json.loads(_FIXTURE.read_text())
     rng = random.Random(730)
     descriptions = {(d["classid"], d["instanceid"]): d for d in fixture["descriptions"]}
@@ -49,7 +49,7 @@ def cs2_inventory(now: datetime) -> dict:
     # Three recent purchases still under Steam's trade hold.
     for n, (weapon, skin, wear) in enumerate([("AWP", "Neo-Noir", "Minimal Wear"), ("SCAR-20", "Poultrygeist", "Field-Tested"), ("Sawed-Off", "Spirit Board", "Factory New")]):
         until = (now + timedelta(days=2 + 2 * n)).replace(minute=0, second=0, microsecond=0)
-        data = catalogue.with_trade_hold(catalogue.cs2_skin_description(skins[(weapon, skin)], wears[wear]), until)
+        data = catalogue.with_trade_hold(catalogue.cs2_skin_description(skins[(weapon, skin)], wears[wear]), until, style=hold_style)
         items.insert(2 + n, (data, catalogue.skin_properties(rng, wears[wear])))
     assets, props = [], []
     next_id = 46153215277
@@ -84,6 +84,6 @@ def load(state) -> dict:
             else:
                 users.append(state.users.create(dict(spec)))
         bot = state.bot.steam_id
-        cs2 = state.load_inventory(bot, 730, 2, cs2_inventory(now))
+        cs2 = state.load_inventory(bot, 730, 2, cs2_inventory(now, hold_style=state.config["holdDateFormat"]))
         tf2 = state.load_inventory(bot, 440, 2, tf2_inventory())
         return {"inventories": [cs2, tf2], "users": users}

@@ -7,16 +7,17 @@ from __future__ import annotations
 import secrets
 
 from ..enums import ETradeOfferState
-from .shared import Clock, Ids
+from .shared import Changes, Clock, Ids
 
 # A confirmation is pending while its offer is still in this state.
 _WAITS_IN = {"send": ETradeOfferState.CreatedNeedsConfirmation, "accept": ETradeOfferState.Active}
 
 
 class Confirmations:
-    def __init__(self, *, clock: Clock, ids: Ids):
+    def __init__(self, *, clock: Clock, ids: Ids, changes: Changes):
         self._clock = clock
         self._ids = ids
+        self._changes = changes
         self.by_bot: dict[int, dict[int, dict]] = {}  # bot steamid -> confirmation id -> confirmation
 
     def add(self, bot: int, offer_id: int, kind: str) -> dict:
@@ -28,12 +29,14 @@ class Confirmations:
             "created": self._clock.now(),
         }
         self.by_bot.setdefault(bot, {})[conf["id"]] = conf
+        self._changes.touch("confirmation", bot, conf["id"])
         return conf
 
     def get(self, bot: int, conf_id: int) -> dict | None:
         return self.by_bot.get(bot, {}).get(conf_id)
 
     def pop(self, bot: int, conf_id: int) -> dict:
+        self._changes.touch("confirmation", bot, conf_id)
         return self.by_bot[bot].pop(conf_id)
 
     def of_bot(self, bot: int) -> list[dict]:
@@ -56,6 +59,7 @@ class Confirmations:
         for conf_id in [c for c, conf in confs.items() if conf["offer_id"] == offer_id]:
             if state != _WAITS_IN[confs[conf_id]["kind"]]:
                 del confs[conf_id]
+                self._changes.touch("confirmation", bot, conf_id)
 
     def dump(self) -> dict:
         return {"confirmations": {str(bot): list(confs.values()) for bot, confs in self.by_bot.items()}}
@@ -64,3 +68,9 @@ class Confirmations:
         self.by_bot = {
             int(bot): {int(c["id"]): c for c in confs} for bot, confs in core.get("confirmations", {}).items()
         }
+
+    def restore_one(self, bot: int, conf_id: int, conf: dict | None) -> None:
+        if conf is None:
+            self.by_bot.get(bot, {}).pop(conf_id, None)
+        else:
+            self.by_bot.setdefault(bot, {})[conf_id] = conf

@@ -17,10 +17,11 @@ from .. import catalogue
 from ..errors import bad_request, not_found
 from ..inventory import Asset, Description, Inventory
 from ..parsing import iso, parse_bool, parse_int, parse_time, require_object
-from .shared import Clock, Ids, Versions
+from .shared import Changes, Clock, Ids
 
 InventoryKey = tuple[int, int, int]  # (owner steamid, appid, contextid)
 Departed = set[tuple[int, int, int]]  # (appid, contextid, assetid) that left one owner
+TRADE_PROTECTION_CONTEXT = 16  # where CS2 items received in a trade wait (Steam since July 2025)
 _EDITABLE = {
     "name", "marketHashName", "type", "tradable", "tradableAfter", "tradeProtected", "marketable", "tags",
     "description", "properties",
@@ -28,10 +29,11 @@ _EDITABLE = {
 
 
 class Inventories:
-    def __init__(self, *, clock: Clock, ids: Ids, versions: Versions):
+    def __init__(self, *, clock: Clock, ids: Ids, changes: Changes, config: dict):
         self._clock = clock
         self._ids = ids
-        self._versions = versions
+        self._changes = changes
+        self._config = config
         self.classes: dict[tuple[int, str, str], Description] = {}
         self.by_key: dict[InventoryKey, Inventory] = {}
         # (hold end, owner, appid, contextid, assetid), earliest first
@@ -42,8 +44,8 @@ class Inventories:
         key = (owner, appid, contextid)
         inv = self.by_key.get(key)
         if inv is None and create:
-            inv = self.by_key[key] = Inventory(owner, appid, contextid)
-            self._versions.touch()
+            inv = self.by_key[key] = Inventory(owner, appid, contextid, watch=self._changes.inventory_changed)
+            self._changes.touch("inventory", *key)
         return inv
 
     def description(self, item: dict) -> Description | None:
@@ -64,8 +66,12 @@ class Inventories:
         if existing is not None and existing.data == desc.data:
             return existing
         self.classes[desc.key] = desc
-        self._versions.classes += 1
+        self._changes.touch_class(desc.key)
         return desc
+
+    def with_hold(self, data: dict, until: datetime, *, protected: bool = False) -> dict:
+        """`data` under a hold until `until`, in the hold-date texts of the config."""
+        return catalogue.with_trade_hold(data, until, protected=protected, style=self._config["holdDateFormat"])
 
     def add_asset(self, inv: Inventory, asset: Asset) -> None:
         desc = self.classes[(inv.appid, asset.classid, asset.instanceid)]
@@ -164,11 +170,14 @@ class Inventories:
         untradable = parse_int(spec.get("untradable", 0), "untradable", minimum=0, maximum=count)
         hold_days = parse_int(spec.get("holdDays", 7), "holdDays", minimum=1, maximum=365)
         append = parse_bool(spec.get("append", False), "append")
+        hidden = None if spec.get("hidden") is None else parse_int(spec["hidden"], "hidden", minimum=0, maximum=10_000_000)
         inv = self.get(owner, appid, contextid, create=True)
         departed: Departed = set()
         if not append:
             departed = {(appid, contextid, a) for a in inv.assets}
             inv.replace_all([])
+        if hidden is not None:
+            inv.set_hidden(hidden)
         registered: dict[tuple[int, bool], Description] = {}
         hold_until = datetime.fromtimestamp(self._clock.now(), timezone.utc) + timedelta(days=hold_days)
         rows = []
@@ -178,7 +187,7 @@ class Inventories:
             cache_key = (id(data), held)
             desc = registered.get(cache_key)
             if desc is None:
-                desc = self.register_class(catalogue.with_trade_hold(data, hold_until) if held else data)
+                desc = self.register_class(self.with_hold(data, hold_until) if held else data)
                 registered[cache_key] = desc
             rows.append((desc, props))
         # Oldest first, so the newest ids are the generated tail; all in one pass.
@@ -221,7 +230,7 @@ class Inventories:
             data["tradable"] = 0
         if "tradableAfter" in item:
             until = parse_time(item["tradableAfter"], "tradableAfter")
-            data = catalogue.with_trade_hold(data, datetime.fromtimestamp(until, timezone.utc), protected=bool(item.get("tradeProtected")))
+            data = self.with_hold(data, datetime.fromtimestamp(until, timezone.utc), protected=bool(item.get("tradeProtected")))
         return data
 
     def remove(self, owner: int, appid: int, contextid: int, asset_ids) -> tuple[dict, Departed]:
@@ -274,9 +283,7 @@ class Inventories:
                 data["tradable"] = 0
         if "tradableAfter" in changes:
             until = parse_time(changes["tradableAfter"], "tradableAfter")
-            data = catalogue.with_trade_hold(
-                data, datetime.fromtimestamp(until, timezone.utc), protected=bool(changes.get("tradeProtected"))
-            )
+            data = self.with_hold(data, datetime.fromtimestamp(until, timezone.utc), protected=bool(changes.get("tradeProtected")))
         data["appid"] = appid
         data["instanceid"] = catalogue.variant_instanceid(data, json.dumps(changes, sort_keys=True, default=str))
         desc = self.register_class(data)
@@ -297,23 +304,35 @@ class Inventories:
             due.append(heapq.heappop(self.holds))
         return due
 
-    def release_hold(self, owner: int, appid: int, contextid: int, assetid: int) -> None:
+    def release_hold(self, owner: int, appid: int, contextid: int, assetid: int) -> tuple[Asset, Asset] | None:
+        """The hold ended: the item becomes tradable (same asset id, new instance id).
+        A trade-protected CS2 item moves from context 16 to 2, keeping its asset id or
+        (`protectionEndKeepsAssetId` off) under a new one: then (old, new) is returned
+        for the trade history to show the move."""
         inv = self.by_key.get((owner, appid, contextid))
         asset = inv.get(assetid) if inv else None
         if asset is None:
-            return
+            return None
         desc = self.classes[(appid, asset.classid, asset.instanceid)]
         if not desc.hold_until or desc.hold_until > self._clock.now():
-            return
+            return None
         free = self.register_class(catalogue.without_trade_hold(desc.data))
         new = asset.replace(classid=free.classid, instanceid=free.instanceid)
-        if contextid == 16:
-            # Trade protection over: the item moves to the ordinary context, same id.
-            inv.remove(assetid)
-            self.get(owner, appid, 2, create=True).add(new)
-        else:
+        if contextid != TRADE_PROTECTION_CONTEXT:
             inv.add(new)
-        self._versions.touch()
+            return None
+        inv.remove(assetid)
+        if not self._config["protectionEndKeepsAssetId"]:
+            new = new.replace(assetid=self._ids.next("asset"))
+        self.get(owner, appid, 2, create=True).add(new)
+        return (asset, new) if new.assetid != asset.assetid else None
+
+    def set_hidden(self, owner: int, appid: int, contextid: int, spec) -> dict:
+        """Items counted in total_inventory_count but never listed."""
+        count = parse_int(require_object(spec).get("count"), "count", minimum=0, maximum=10_000_000)
+        inv = self.get(owner, appid, contextid, create=True)
+        inv.set_hidden(count)
+        return self.summary(inv)
 
     # ------------------------------------------------------------------ views
     def summary(self, inv: Inventory) -> dict:
@@ -322,6 +341,7 @@ class Inventories:
             "appid": inv.appid,
             "contextid": str(inv.contextid),
             "count": len(inv),
+            **({"hidden": inv.hidden} if inv.hidden else {}),
             "classes": len({(a.classid, a.instanceid) for a in inv.assets.values()}) if len(inv) <= 200_000 else None,
         }
 
@@ -347,14 +367,30 @@ class Inventories:
             desc = Description(data)
             self.classes[desc.key] = desc
 
-    def restore(self, key: InventoryKey, assets: list[Asset]) -> Inventory:
-        """An inventory read back from disk (its classes restored first)."""
+    def restore(self, key: InventoryKey, assets: list[Asset], *, hidden: int = 0) -> Inventory:
+        """An inventory read back from disk (its classes restored first). Call
+        `rebuild_holds` once everything is back."""
         inv = Inventory(*key)
         inv.replace_all(assets)
+        inv.hidden = hidden
+        inv.watch = self._changes.inventory_changed  # from now on, changes are news
         self.by_key[key] = inv
-        now = self._clock.now()
-        for asset in inv.assets.values():
-            desc = self.classes.get((inv.appid, asset.classid, asset.instanceid))
-            if desc and desc.hold_until and desc.hold_until > now:
-                heapq.heappush(self.holds, (desc.hold_until, *key, asset.assetid))
         return inv
+
+    def restore_asset(self, key: InventoryKey, assetid: int, row: list | None) -> None:
+        """The journal's word on one asset: its row, or None when it left."""
+        inv = self.by_key.get(key) or self.restore(key, [])
+        if row is None:
+            inv.remove(assetid)
+        else:
+            inv.add(Asset.from_row(row))
+
+    def rebuild_holds(self) -> None:
+        now = self._clock.now()
+        self.holds = []
+        for key, inv in self.by_key.items():
+            for asset in inv.assets.values():
+                desc = self.classes.get((inv.appid, asset.classid, asset.instanceid))
+                if desc and desc.hold_until and desc.hold_until > now:
+                    self.holds.append((desc.hold_until, *key, asset.assetid))
+        heapq.heapify(self.holds)

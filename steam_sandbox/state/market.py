@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from ..errors import bad_request
 from ..inventory import Description
 from ..parsing import parse_bool, parse_int, require_object
-from .shared import Versions
+from .shared import Changes
 
 
 class Market:
-    def __init__(self, *, classes: Mapping[tuple[int, str, str], Description], versions: Versions):
+    def __init__(self, *, classes: Mapping[tuple[int, str, str], Description], changes: Changes):
         self._classes = classes  # an item is known once some inventory has had its class
-        self._versions = versions
+        self._changes = changes
         self.prices: dict[str, dict] = {}  # "<appid>/<market hash name>" -> what the control API set
 
     def set_price(self, spec) -> dict:
@@ -39,7 +39,7 @@ class Market:
         if "volume" in spec:
             entry["volume"] = None if spec["volume"] is None else parse_int(spec["volume"], "volume", minimum=0)
         self.prices[f"{appid}/{name}"] = entry
-        self._versions.touch()
+        self._changes.touch("price", f"{appid}/{name}")
         return {"appid": appid, "marketHashName": name, **self.price_of(appid, name, raw=True)}
 
     def price_of(self, appid: int, name: str, *, raw: bool = False) -> dict | None:
@@ -65,3 +65,9 @@ class Market:
 
     def restore(self, core: dict) -> None:
         self.prices = core.get("prices", {})
+
+    def restore_one(self, key: str, entry: dict | None) -> None:
+        if entry is None:
+            self.prices.pop(key, None)
+        else:
+            self.prices[key] = entry

@@ -1,20 +1,16 @@
-"""What every store of the sandbox's world shares, owned by the facade: the clock, the
-change versions, the id counters and the config."""
+"""What every store of the sandbox's world shares, owned by the facade: the clocks,
+the change tracker and the id counters. (The config is in config.py.)"""
 
 from __future__ import annotations
 
 import time
-
-from ..errors import bad_request
-from ..parsing import parse_bool, parse_int, require_object
+from collections.abc import Mapping
 
 
 class Clock:
     """The sandbox clock: real time plus an offset the control API moves forward.
 
-    Offer times, expiry, user delays, escrow and trade holds run on it. Steam Guard
-    codes, confirmation keys and token expiry use real time instead: the client
-    computes those from its own clock."""
+    Offer times, expiry, user delays, escrow and trade holds run on it."""
 
     def __init__(self) -> None:
         self.offset = 0.0
@@ -23,22 +19,71 @@ class Clock:
         return int(time.time() + self.offset)
 
 
-class Versions:
-    """Change counters of core.json and classes.json (each inventory has its own).
+class AuthClock:
+    """Steam's time as Steam Guard sees it: what TOTP codes, confirmation keys, token
+    lifetimes and ITwoFactorService/QueryTime follow. The sandbox clock (config
+    `authClock` "sandbox", Steam's case: a client learns the offset from QueryTime)
+    or real time, plus `clockSkewSeconds`."""
 
-    The persister writes a file when its version differs from the one it wrote last.
-    They only grow, a reset included, so a reset is seen as a change."""
+    def __init__(self, clock: Clock, config: Mapping) -> None:
+        self._clock = clock
+        self._config = config
+
+    def now(self) -> int:
+        base = self._clock.now() if self._config["authClock"] == "sandbox" else int(time.time())
+        return base + self._config["clockSkewSeconds"]
+
+
+class Changes:
+    """What changed in the world since the last commit, and change counters.
+
+    Every store names what it changed (`touch("offer", bot, id)`); at the end of each
+    request the journal writes the current value of everything named, and syncs it to
+    disk, before the answer goes out (persistence.Durable). The counters `core` and
+    `classes` (each inventory has its own version) tell the snapshot files what to
+    rewrite when the journal is compacted. They only grow, a reset included."""
 
     def __init__(self) -> None:
         self.core = 1
         self.classes = 1
+        self.keys: dict[tuple, None] = {}  # ordered, each once
+        self.meta = False  # config, clock, id counters, per-bot flags
+        self.reset = False
 
-    def touch(self) -> None:
+    def touch(self, *key) -> None:
         self.core += 1
+        self.meta = True
+        if key:
+            self.keys[key] = None
+
+    def touch_class(self, key: tuple) -> None:
+        self.classes += 1
+        self.keys[("class", *key)] = None
 
     def touch_all(self) -> None:
+        """The world was rebuilt (a reset): what follows replaces everything."""
         self.core += 1
         self.classes += 1
+        self.keys.clear()
+        self.meta = True
+        self.reset = True
+
+    def inventory_changed(self, inv, assetid: int | None) -> None:
+        """An inventory's watcher: one asset changed, or (None) all of it."""
+        if assetid is None:
+            self.keys[("inventory", inv.owner, inv.appid, inv.contextid)] = None
+        else:
+            self.keys[("asset", inv.owner, inv.appid, inv.contextid, assetid)] = None
+
+    def __bool__(self) -> bool:
+        return bool(self.keys) or self.meta or self.reset
+
+    def take(self) -> tuple[bool, bool, list[tuple]]:
+        """(reset, meta, keys) since the last take; starts afresh."""
+        taken = (self.reset, self.meta, list(self.keys))
+        self.keys = {}
+        self.meta = self.reset = False
+        return taken
 
 
 FIRST_IDS = {
@@ -52,68 +97,22 @@ FIRST_IDS = {
 
 
 class Ids:
-    """Id counters. They are part of core.json, so handing one out is a change."""
+    """Id counters. They are part of the state, so handing one out is a change."""
 
-    def __init__(self, versions: Versions) -> None:
+    def __init__(self, changes: Changes) -> None:
         self.last = dict(FIRST_IDS)
-        self._versions = versions
+        self._changes = changes
 
     def reset(self) -> None:
         self.last = dict(FIRST_IDS)
 
     def next(self, kind: str) -> int:
         self.last[kind] += 1
-        self._versions.touch()
+        self._changes.touch()
         return self.last[kind]
 
     def saw_asset(self, assetid: int) -> None:
         """An asset id came from outside (a loaded inventory): new ids never reuse it."""
         if assetid > self.last["asset"]:
             self.last["asset"] = assetid
-            self._versions.touch()
-
-
-DEFAULT_CONFIG = {
-    # Offers expire this long after they are created (Steam: 14 days).
-    "offerLifetimeSeconds": 14 * 86400,
-    # /inventory answers HTTP 400 `null` to a larger `count` (Steam since 2025-05).
-    "inventoryCountLimit": 1000,
-    # `count` when the request has none.
-    "inventoryDefaultCount": 75,
-    # Offers per GetTradeOffers page (sent + received) before `next_cursor` paging.
-    "tradeOffersPageSize": 100,
-    # Hold of an `escrow` user that sets no `escrowDays`.
-    "escrowDays": 15,
-    # Items the bot receives in CS2 (730) trades land in context 16, trade-protected
-    # for `tradeProtectionDays`, then move to context 2 (Steam since July 2025).
-    "tradeProtection": False,
-    "tradeProtectionDays": 7,
-    # Refuse sends until POST /trade/new/acknowledge (Steam since July 2025).
-    "requireTradeAcknowledgement": False,
-    # Lifetime of a steamLoginSecure access token (Steam: about a day).
-    "accessTokenLifetimeSeconds": 86400,
-}
-_CONFIG_TYPES = {
-    "offerLifetimeSeconds": (int, 1, 10 * 365 * 86400),
-    "inventoryCountLimit": (int, 1, 1_000_000),
-    "inventoryDefaultCount": (int, 1, 1_000_000),
-    "tradeOffersPageSize": (int, 1, 10_000),
-    "escrowDays": (int, 0, 365),
-    "tradeProtection": (bool, None, None),
-    "tradeProtectionDays": (int, 0, 365),
-    "requireTradeAcknowledgement": (bool, None, None),
-    "accessTokenLifetimeSeconds": (int, 1, 10 * 365 * 86400),
-}
-
-
-def parse_config(changes) -> dict:
-    """The control API's config changes, checked (all or nothing)."""
-    require_object(changes)
-    unknown = sorted(set(changes) - set(_CONFIG_TYPES))
-    if unknown:
-        raise bad_request("unknown config keys", keys=unknown, known=sorted(_CONFIG_TYPES))
-    parsed = {}
-    for key, value in changes.items():
-        kind, low, high = _CONFIG_TYPES[key]
-        parsed[key] = parse_bool(value, key) if kind is bool else parse_int(value, key, minimum=low, maximum=high)
-    return parsed
+            self._changes.touch()

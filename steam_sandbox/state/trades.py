@@ -13,19 +13,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from .. import catalogue
 from ..enums import ETradeStatus
 from ..inventory import Asset
-from .inventories import Departed, Inventories
-from .shared import Clock, Ids
-
-TRADE_PROTECTION_CONTEXT = 16  # where CS2 items received in a trade wait (Steam since July 2025)
+from .inventories import TRADE_PROTECTION_CONTEXT, Departed, Inventories
+from .shared import Changes, Clock, Ids
 
 
 class Trades:
-    def __init__(self, *, clock: Clock, ids: Ids, config: dict, inventories: Inventories):
+    def __init__(self, *, clock: Clock, ids: Ids, changes: Changes, config: dict, inventories: Inventories):
         self._clock = clock
         self._ids = ids
+        self._changes = changes
         self._config = config
         self._inventories = inventories
         self.by_bot: dict[int, dict[int, dict]] = {}  # bot steamid -> trade id -> trade
@@ -61,7 +59,16 @@ class Trades:
             "time_escrow_end": None,
         }
         self.by_bot.setdefault(bot, {})[trade["id"]] = trade
+        self.touched(bot, trade)
         return trade
+
+    def touched(self, bot: int, trade: dict) -> None:
+        """The trade changed (its status, its items): news for the journal."""
+        self._changes.touch("trade", bot, trade["id"])
+
+    def set_status(self, bot: int, trade: dict, status: ETradeStatus) -> None:
+        trade["status"] = status
+        self.touched(bot, trade)
 
     def items_present(self, bot: int, offer: dict) -> bool:
         """Whether every item of the offer is still with its owner; marks the missing ones."""
@@ -88,7 +95,39 @@ class Trades:
             asset = self._inventories.take(partner, item, gone_partner)
             new, ctx = self._arrive(bot, item["appid"], int(item["contextid"]), asset, protected=protection)
             trade["received"].append(_moved(item, asset, new, ctx))
+        if protection and any(e["new_contextid"] == str(TRADE_PROTECTION_CONTEXT) for e in trade["received"]):
+            trade["time_settlement"] = self._clock.now() + self._config["tradeProtectionDays"] * 86400
+        self.touched(bot, trade)
         return gone_bot, gone_partner
+
+    def fail(self, bot: int, trade: dict, offer: dict) -> tuple[Departed, Departed]:
+        """The trade failed before completing: every item stays with its owner, but
+        under a new asset id (listed as `new_assetid` of the trade's entries)."""
+        gone_bot: Departed = set()
+        gone_partner: Departed = set()
+        sides = (("given", bot, offer["give"], gone_bot), ("received", offer["partner"], offer["receive"], gone_partner))
+        for side, owner, items, gone in sides:
+            for item in items:
+                asset = self._inventories.take(owner, item, gone)
+                new, ctx = self._arrive(owner, item["appid"], int(item["contextid"]), asset)
+                trade[side].append(_moved(item, asset, new, ctx))
+        self.set_status(bot, trade, ETradeStatus.Failed)
+        return gone_bot, gone_partner
+
+    def record_move(self, bot: int, old: Asset, new: Asset, appid: int) -> dict:
+        """Trade protection ended and the item got a new asset id on its way from
+        context 16 to 2: the bot's trade history shows the move as a completed trade
+        (the bot on both sides), so a reader can follow the item."""
+        trade = self.open(bot, bot, ETradeStatus.Complete, None)
+        entry = {
+            "appid": appid, "contextid": str(TRADE_PROTECTION_CONTEXT), "assetid": str(old.assetid),
+            "amount": str(old.amount), "classid": old.classid, "instanceid": old.instanceid,
+            "new_assetid": str(new.assetid), "new_contextid": "2",
+        }
+        trade["received"].append(entry)
+        trade["protection_move"] = True
+        self.touched(bot, trade)
+        return trade
 
     def hold(self, bot: int, trade: dict, offer: dict) -> tuple[Departed, Departed]:
         """Escrow: Steam holds the items. They leave both inventories now and arrive
@@ -101,6 +140,7 @@ class Trades:
                 asset = self._inventories.take(owner, item, gone)
                 trade[side].append(_entry(item, asset))
                 trade["held"].append([side, len(trade[side]) - 1, asset.to_row()])
+        self.touched(bot, trade)
         return gone_bot, gone_partner
 
     def release(self, bot: int, trade: dict, partner: int) -> None:
@@ -114,7 +154,7 @@ class Trades:
             )
             entry["new_assetid"], entry["new_contextid"] = str(new.assetid), str(ctx)
         trade["held"] = []
-        trade["status"] = ETradeStatus.Complete
+        self.set_status(bot, trade, ETradeStatus.Complete)
 
     def roll_back(self, bot: int, trade: dict) -> tuple[dict, list[tuple[int, Departed]]]:
         """Undo a completed trade: what is still there goes back under new ids, in a
@@ -135,15 +175,16 @@ class Trades:
                 back_ctx = int(entry["contextid"]) if int(ref["contextid"]) == TRADE_PROTECTION_CONTEXT else int(ref["contextid"])
                 new, ctx = self._arrive(owner_to, entry["appid"], back_ctx, asset)
                 rollback[side_to].append(_moved(ref, asset, new, ctx))
-        trade["status"] = ETradeStatus.TradeProtectionRollback
         trade["rollback_trade"] = rollback["id"]
+        self.set_status(bot, trade, ETradeStatus.TradeProtectionRollback)
+        self.touched(bot, rollback)
         return rollback, departures
 
     def _arrive(self, owner: int, appid: int, contextid: int, asset: Asset, *, protected: bool = False) -> tuple[Asset, int]:
         desc = self._inventories.classes[(appid, asset.classid, asset.instanceid)]
         if protected and appid == 730:
             until = datetime.fromtimestamp(self._clock.now(), timezone.utc) + timedelta(days=self._config["tradeProtectionDays"])
-            desc = self._inventories.register_class(catalogue.with_trade_hold(desc.data, until, protected=True))
+            desc = self._inventories.register_class(self._inventories.with_hold(desc.data, until, protected=True))
             contextid = TRADE_PROTECTION_CONTEXT
         return self._inventories.put(owner, contextid, asset, desc), contextid
 
@@ -161,6 +202,7 @@ class Trades:
             "rollbackTradeId": str(trade["rollback_trade"]) if trade["rollback_trade"] else None,
             "rollbackOf": str(trade["rollback_of"]) if trade["rollback_of"] else None,
             "escrowEnd": trade["time_escrow_end"],
+            **({"shownStatus": trade["shown_status"]} if trade.get("shown_status") is not None else {}),
         }
 
     def dump(self) -> dict:
@@ -168,6 +210,12 @@ class Trades:
 
     def restore(self, core: dict) -> None:
         self.by_bot = {int(bot): {int(t["id"]): t for t in trades} for bot, trades in core.get("trades", {}).items()}
+
+    def restore_one(self, bot: int, trade_id: int, trade: dict | None) -> None:
+        if trade is None:
+            self.by_bot.get(bot, {}).pop(trade_id, None)
+        else:
+            self.by_bot.setdefault(bot, {})[trade_id] = trade
 
 
 def _entry(item: dict, asset: Asset) -> dict:

@@ -1,5 +1,7 @@
-"""Sandbox users: the accounts on the other side of the bots' trades, and how they
-react to an offer (accept, decline, ignore, counter, escrow) after a delay."""
+"""Sandbox users: the accounts on the other side of the bots' trades, how they react
+to an offer (accept, decline, ignore, counter, escrow) after a delay, and how the
+trade of an accepted offer ends (complete, fail, or revert within the protection
+window)."""
 
 from __future__ import annotations
 
@@ -10,15 +12,20 @@ from collections.abc import Container
 from ..account import STEAMID64_BASE
 from ..errors import ControlError, bad_request, not_found
 from ..parsing import parse_bool, parse_int, require_object
-from .shared import Clock, Ids, Versions
+from .shared import Changes, Clock, Ids
 
 BEHAVIOURS = ("accept", "decline", "ignore", "counter", "escrow")
+# How the trade of an accepted offer ends: it completes; it fails before completing
+# (the items stay, under new asset ids); or it completes and is rolled back after
+# `revertAfterSeconds`, within Steam's 7-day trade protection window.
+TRADE_OUTCOMES = ("complete", "fail", "revert")
+MAX_REVERT_SECONDS = 7 * 86400
 MIN_STEAM_ID = STEAMID64_BASE + 1
 MAX_STEAM_ID = STEAMID64_BASE + 2**32 - 1
 TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"
 _FIELDS = {
     "steamId", "personaName", "behaviour", "behavior", "delaySeconds", "escrowDays", "tradeToken",
-    "privateInventory", "privateProfile", "tradeBanned", "country",
+    "privateInventory", "privateProfile", "tradeBanned", "country", "tradeOutcome", "revertAfterSeconds",
 }
 
 
@@ -27,10 +34,10 @@ def _new_trade_token() -> str:
 
 
 class Users:
-    def __init__(self, *, clock: Clock, ids: Ids, versions: Versions, config: dict, bots: Container[int]):
+    def __init__(self, *, clock: Clock, ids: Ids, changes: Changes, config: dict, bots: Container[int]):
         self._clock = clock
         self._ids = ids
-        self._versions = versions
+        self._changes = changes
         self._config = config
         self._bots = bots
         self.by_id: dict[int, dict] = {}
@@ -75,10 +82,12 @@ class Users:
             "trade_banned": False,
             "country": "US",
             "created": self._clock.now(),
+            "trade_outcome": "complete",
+            "revert_after_seconds": 3600,
         }
         self._apply(user, spec, creating=True)
         self.by_id[steam_id] = user
-        self._versions.touch()
+        self._changes.touch("user", steam_id)
         return self.view(user)
 
     def update(self, steam_id: int, spec) -> dict:
@@ -87,7 +96,7 @@ class Users:
         trial = dict(user)  # all or nothing: a bad field changes nothing
         self._apply(trial, spec)
         user.update(trial)
-        self._versions.touch()
+        self._changes.touch("user", steam_id)
         return self.view(user)
 
     def _apply(self, user: dict, spec: dict, *, creating: bool = False) -> None:
@@ -126,6 +135,21 @@ class Users:
                 user[field] = parse_bool(spec[key], key)
         if "country" in spec:
             user["country"] = str(spec["country"])[:2].upper()
+        if "tradeOutcome" in spec:
+            if spec["tradeOutcome"] not in TRADE_OUTCOMES:
+                raise bad_request(f"tradeOutcome must be one of {', '.join(TRADE_OUTCOMES)}", field="tradeOutcome")
+            user["trade_outcome"] = spec["tradeOutcome"]
+        if "revertAfterSeconds" in spec:
+            user["revert_after_seconds"] = parse_int(spec["revertAfterSeconds"], "revertAfterSeconds", minimum=0,
+                                                     maximum=MAX_REVERT_SECONDS)
+
+    @staticmethod
+    def trade_outcome(user: dict | None) -> tuple[str, int]:
+        """(how the user's trades end, seconds until a revert); users saved before
+        trade outcomes complete their trades."""
+        if user is None:
+            return "complete", 0
+        return user.get("trade_outcome", "complete"), user.get("revert_after_seconds", 3600)
 
     def escrow_days(self, user: dict) -> int:
         """The hold Steam puts on the user's side of a trade."""
@@ -148,6 +172,8 @@ class Users:
             "privateProfile": user["private_profile"],
             "tradeBanned": user["trade_banned"],
             "country": user["country"],
+            **({"tradeOutcome": self.trade_outcome(user)[0], "revertAfterSeconds": self.trade_outcome(user)[1]}
+               if "trade_outcome" in user or "revert_after_seconds" in user else {}),
         }
 
     def dump(self) -> dict:
@@ -155,3 +181,9 @@ class Users:
 
     def restore(self, core: dict) -> None:
         self.by_id = {int(u["steam_id"]): u for u in core.get("users", [])}
+
+    def restore_one(self, steam_id: int, user: dict | None) -> None:
+        if user is None:
+            self.by_id.pop(steam_id, None)
+        else:
+            self.by_id[steam_id] = user

@@ -1,8 +1,10 @@
 """Steam's endpoints, routed on Host + path, answering in Steam's own shapes (the
 endpoint reference is docs/sandbox.md; the real captures they are checked against are
 in tests/fixtures/steam/). One module per host: login (IAuthenticationService,
-finalizelogin, settoken, logout), community (steamcommunity.com), webapi
-(api.steampowered.com's IEconService and ISteamUser). Called with the state lock held.
+finalizelogin, settoken, logout, GenerateAccessTokenForApp), twofactor (QueryTime),
+community and mobileconf (steamcommunity.com), webapi (api.steampowered.com's
+IEconService and ISteamUser); profile is steamcommunity.com's request filter, which
+the app applies before any route. Called with the state lock held.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import re
 
 from .. import pages
 from ..web import Request, Response, html_response
-from . import community, login, webapi
+from . import community, login, mobileconf, twofactor, webapi
 from .context import API, COMMUNITY, LOGIN, SETTOKEN_HOSTS, STEAM_HOSTS, Ctx, not_found_page, null
+from .profile import refused as request_filter
 
-__all__ = ["API", "STEAM_HOSTS", "null", "route"]
+__all__ = ["API", "STEAM_HOSTS", "null", "request_filter", "route"]
 
-_API_METHODS = {**login.API_METHODS, **webapi.API_METHODS}
+_API_METHODS = {**login.API_METHODS, **twofactor.API_METHODS, **webapi.API_METHODS}
 _INVENTORY = re.compile(r"^/inventory/(\d+)/(\d+)/(\d+)$")
 _OFFER_PAGE = re.compile(r"^/tradeoffer/(\d+)$")
 _OFFER_ACTION = re.compile(r"^/tradeoffer/(\d+)/(accept|cancel|decline)$")
@@ -65,13 +68,13 @@ def _community(ctx: Ctx, path: str, method: str) -> Response:
     if path == "/trade/new/acknowledge" and method == "POST":
         return community.acknowledge(ctx)
     if path == "/mobileconf/getlist":
-        return community.confirmation_list(ctx)
+        return mobileconf.confirmation_list(ctx)
     if m := _CONFIRMATION_DETAILS.match(path):
-        return community.confirmation_details(ctx, int(m[1]))
-    if path == "/mobileconf/ajaxop":
-        return community.confirmation_op(ctx)
+        return mobileconf.confirmation_details(ctx, int(m[1]))
+    if path == "/mobileconf/ajaxop" and method == "GET":
+        return mobileconf.confirmation_op(ctx)
     if path == "/mobileconf/multiajaxop" and method == "POST":
-        return community.confirmation_multi_op(ctx)
+        return mobileconf.confirmation_multi_op(ctx)
     if path == "/market/priceoverview":
         return community.price_overview(ctx)
     if path == "/market":

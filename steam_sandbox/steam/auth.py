@@ -5,13 +5,13 @@ calls the route with `ctx.bot` set to that bot.
 - `web_api`: api.steampowered.com's `access_token` or `key`.
 - `bot_session(status)`: steamcommunity.com POSTs made with the bot's session cookie
   and CSRF `sessionid`.
-- `mobile_confirmation(tags)`: mobileconf's device id and HMAC of the identity secret.
+- `mobile_confirmation(tags)`: mobileconf's device id and HMAC of the identity secret,
+  at Steam Guard's time (shared.AuthClock).
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Collection
 
 from ..crypto import confirmation_key, device_id, same
@@ -38,14 +38,16 @@ INVALID_AUTHENTICATOR = {
         "codes for your account, which means the authenticator on this device is no longer valid."
     ),
 }
-# How far the `t` of a mobileconf request may be from the server's time.
-CONFIRMATION_TIME_WINDOW = 600
+# How far the `t` of a mobileconf request may be from Steam's time (QueryTime's
+# skew_tolerance_seconds).
+CONFIRMATION_TIME_WINDOW = 60
 
 
 def web_api(route: Route) -> Route:
     """An `access_token` must belong to a live bot session (else 401); without one, `key`
     must be a bot's API key (else Steam's 403 "Please verify your key= parameter").
-    `ctx.by_api_key` tells the route which it was: a key sees less (no CS2 offers)."""
+    `ctx.by_api_key` tells the route which it was: a key sees less (no CS2 offers).
+    The call counts for the bot (state.counters), under the method's name."""
 
     @functools.wraps(route)
     def checked(ctx: Ctx, *args) -> Response:
@@ -63,6 +65,8 @@ def web_api(route: Route) -> Route:
                 return html_response(INVALID_KEY_HTML, 403)
             ctx.by_api_key = True
         ctx.bot = bot
+        parts = req.path.strip("/").split("/")  # /<interface>/<method>/v<n>
+        state.counters.count(bot.steam_id, parts[1] if len(parts) > 1 else req.path)
         return route(ctx, *args)
 
     return checked
@@ -108,7 +112,7 @@ def mobile_confirmation(tags: Callable[..., Collection[str] | None]) -> Callable
                 req.arg("a") == str(bot.steam_id)
                 and req.arg("p") == device_id(bot.steam_id)
                 and t is not None
-                and abs(t - time.time()) <= CONFIRMATION_TIME_WINDOW
+                and abs(t - ctx.state.auth_clock.now()) <= CONFIRMATION_TIME_WINDOW
                 and tag in allowed
                 and same(req.arg("k") or "", confirmation_key(bot.identity_secret, t, tag))
             )

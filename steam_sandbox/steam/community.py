@@ -1,6 +1,7 @@
 """steamcommunity.com: the home page, inventories, trade offers (pages, send, accept,
-cancel, decline, the trade protection acknowledgement), mobile confirmations and the
-market. The routes are in the package's router (steam/__init__.py)."""
+cancel, decline, the trade protection acknowledgement) and the market; mobile
+confirmations are in mobileconf.py. The routes are in the package's router
+(steam/__init__.py)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,11 @@ from ..account import STEAMID64_BASE
 from ..enums import LIVE_OFFER_STATES, EResult
 from ..errors import Refused
 from ..web import Response, html_response, json_body, json_response
-from .auth import bot_session, mobile_confirmation
+from .auth import bot_session
 from .context import Ctx, null, to_int
 
 # What Steam sends for an inventory with nothing in it: no assets or descriptions keys at all.
 EMPTY_INVENTORY = '{"total_inventory_count":0,"success":1,"rwgrsn":-2}'
-# Confirmation tags steampy, the official app and other clients send, per endpoint.
-LIST_TAGS = frozenset({"conf", "list"})
-OP_TAGS = {
-    "allow": frozenset({"allow", "accept"}), "accept": frozenset({"allow", "accept"}),
-    "cancel": frozenset({"cancel", "reject"}), "reject": frozenset({"cancel", "reject"}),
-}
 _NEEDS_MOBILE_CONFIRMATION = {"needs_mobile_confirmation": True, "needs_email_confirmation": False,
                               "email_domain": "sandbox.invalid"}
 
@@ -86,6 +81,7 @@ def _send_error(eresult: int, reason: str = "") -> str:
 @bot_session(401)
 def send_offer(ctx: Ctx) -> Response:
     state, req = ctx.state, ctx.req
+    state.counters.count(ctx.bot.steam_id, "send")
     partner = to_int(req.arg("partner"))
     if partner is not None and 0 < partner < STEAMID64_BASE:
         partner += STEAMID64_BASE  # an account id rather than a steamid64
@@ -203,87 +199,10 @@ def accept_offer(ctx: Ctx, offer_id: int) -> Response:
 
 @bot_session(401)
 def acknowledge(ctx: Ctx) -> Response:
+    """The trade protection notice: once is enough, again is harmless. (Nobody reads
+    Steam's answer; its body is unknown.)"""
     ctx.state.offers.acknowledge(ctx.bot.steam_id)
     return json_response({"success": 1})
-
-
-# ---------------------------------------------------------------- mobile confirmations
-def _names(ctx: Ctx, items: list[dict]) -> list[str]:
-    return [ctx.state.inventories.description(i).market_hash_name for i in items]
-
-
-def _summary_lines(ctx: Ctx, offer: dict) -> list[str]:
-    give, receive = ", ".join(_names(ctx, offer["give"])), ", ".join(_names(ctx, offer["receive"]))
-    return [
-        f"You will give up your {give}" if give else "You will give up nothing",
-        f"You will receive {receive}" if receive else "You will receive nothing",
-    ]
-
-
-@mobile_confirmation(lambda ctx: LIST_TAGS)
-def confirmation_list(ctx: Ctx) -> Response:
-    state, bot = ctx.state, ctx.bot.steam_id
-    confs = []
-    for conf in state.confirmations.of_bot(bot):
-        offer = state.offers.get(bot, conf["offer_id"])
-        confs.append({
-            "type": 2,  # a trade offer
-            "type_name": "Trade Offer",
-            "id": str(conf["id"]),
-            "creator_id": str(offer["id"]),
-            "nonce": conf["nonce"],
-            "creation_time": conf["created"],
-            "cancel": "Cancel",
-            "accept": "Accept",
-            "icon": "https://avatars.akamai.steamstatic.com/fef49e7fa7e1997310d705b2a6158ff8dc1cdfeb_full.jpg",
-            "multi": False,
-            "headline": state.persona_of(offer["partner"]),
-            "summary": _summary_lines(ctx, offer),
-            "warn": None,
-        })
-    return json_response({"success": True, "conf": confs})
-
-
-@mobile_confirmation(lambda ctx, conf_id: {f"details{conf_id}", f"detail{conf_id}", "details", "detail"})
-def confirmation_details(ctx: Ctx, conf_id: int) -> Response:
-    state, bot = ctx.state, ctx.bot.steam_id
-    conf = state.confirmations.get(bot, conf_id)
-    if conf is None:
-        return json_response({
-            "success": False,
-            "message": "There was a problem loading details for that confirmation. Please try refreshing the page or restarting the mobile app and then try again. (15)",
-        })
-    offer = state.offers.get(bot, conf["offer_id"])
-    html = pages.confirmation_details(
-        offer_id=offer["id"], partner_persona=state.persona_of(offer["partner"]),
-        give=_names(ctx, offer["give"]), receive=_names(ctx, offer["receive"]),
-    )
-    return json_response({"success": True, "html": html})
-
-
-def _op_tags(ctx: Ctx) -> frozenset[str] | None:
-    return OP_TAGS.get(ctx.req.arg("op") or "")
-
-
-@mobile_confirmation(_op_tags)
-def confirmation_op(ctx: Ctx) -> Response:
-    conf_id = to_int(ctx.req.arg("cid"))
-    ok = conf_id is not None and ctx.state.offers.answer_confirmation(
-        ctx.bot.steam_id, conf_id, ctx.req.arg("ck") or "", ctx.req.arg("op")
-    )
-    return json_response({"success": bool(ok)})
-
-
-@mobile_confirmation(_op_tags)
-def confirmation_multi_op(ctx: Ctx) -> Response:
-    cids, nonces = ctx.req.args("cid[]"), ctx.req.args("ck[]")
-    if not cids or len(cids) != len(nonces):
-        return json_response({"success": False})
-    ok = True
-    for cid, nonce in zip(cids, nonces):
-        conf_id = to_int(cid)
-        ok = (conf_id is not None and ctx.state.offers.answer_confirmation(ctx.bot.steam_id, conf_id, nonce, ctx.req.arg("op"))) and ok
-    return json_response({"success": ok})
 
 
 # ---------------------------------------------------------------- market

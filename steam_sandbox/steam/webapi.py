@@ -1,6 +1,11 @@
 """api.steampowered.com's Web API: IEconService (trade offers, trades, holds) and
 ISteamUser (player summaries). Every method takes an access token or an API key
-(`auth.web_api`) and answers for the bot it proved to be."""
+(`auth.web_api`) and answers for the bot it proved to be.
+
+GetTradeOffers can glitch the way Steam does (config `glitch*`, each on every Nth
+listing of a bot): every item listed with asset and context id "0", an empty page, a
+false 429, time_updated backdated; and any offer or trade can show a state or status
+no enum knows (POST /sandbox/offers/{id}/glitch)."""
 
 from __future__ import annotations
 
@@ -13,8 +18,9 @@ from ..enums import FAILED_TRADE_STATUSES, LIVE_OFFER_STATES, PENDING_OFFER_STAT
 from ..errors import Refused
 from ..state import SandboxState
 from ..web import Request, Response, html_response
+from ..state.counters import LISTING, OUTSTANDING_READS
 from .auth import web_api
-from .context import Ctx, flag, steam_json, to_int
+from .context import Ctx, flag, null, steam_json, to_int
 
 MAX_TRADE_HISTORY_PAGE = 500
 MAX_PLAYER_SUMMARIES = 100
@@ -26,9 +32,11 @@ def _hidden_from_key(offer: dict) -> bool:
     return any(i["appid"] == 730 for i in offer["give"] + offer["receive"])
 
 
-def _offer_item(state: SandboxState, item: dict) -> dict:
+def _offer_item(state: SandboxState, item: dict, *, zero_ids: bool = False) -> dict:
     out = {
-        "appid": item["appid"], "contextid": item["contextid"], "assetid": item["assetid"],
+        "appid": item["appid"],
+        "contextid": "0" if zero_ids else item["contextid"],
+        "assetid": "0" if zero_ids else item["assetid"],
         "classid": item["classid"], "instanceid": item["instanceid"], "amount": item["amount"],
         "missing": item["missing"],
     }
@@ -39,22 +47,31 @@ def _offer_item(state: SandboxState, item: dict) -> dict:
     return out
 
 
-def offer_json(state: SandboxState, offer: dict) -> dict:
+def shown_updated(state: SandboxState, offer: dict) -> int:
+    """time_updated as Steam shows it: backdated by the glitch, never before creation."""
+    backdate = state.config["glitchBackdateTimeUpdatedSeconds"]
+    if not backdate or offer["updated"] == offer["created"]:
+        return offer["updated"]
+    return max(offer["created"], offer["updated"] - backdate)
+
+
+def offer_json(state: SandboxState, offer: dict, *, zero_ids: bool = False) -> dict:
+    shown_state = offer.get("shown_state")
     out = {
         "tradeofferid": str(offer["id"]),
         "accountid_other": offer["partner"] - STEAMID64_BASE,
         "message": offer["message"],
         "expiration_time": offer["expires"],
-        "trade_offer_state": offer["state"],
+        "trade_offer_state": offer["state"] if shown_state is None else shown_state,
     }
     if offer["give"]:
-        out["items_to_give"] = [_offer_item(state, i) for i in offer["give"]]
+        out["items_to_give"] = [_offer_item(state, i, zero_ids=zero_ids) for i in offer["give"]]
     if offer["receive"]:
-        out["items_to_receive"] = [_offer_item(state, i) for i in offer["receive"]]
+        out["items_to_receive"] = [_offer_item(state, i, zero_ids=zero_ids) for i in offer["receive"]]
     out.update({
         "is_our_offer": offer["is_our_offer"],
         "time_created": offer["created"],
-        "time_updated": offer["updated"],
+        "time_updated": shown_updated(state, offer),
         "from_real_time_trade": False,
         "escrow_end_date": offer["escrow_end"],
         "confirmation_method": offer["confirmation_method"],
@@ -75,35 +92,57 @@ def _descriptions(state: SandboxState, items) -> list[dict]:
     return out
 
 
+def _every(n: int, count: int) -> bool:
+    return n > 0 and count > 0 and count % n == 0
+
+
 @web_api
 def get_trade_offers(ctx: Ctx) -> Response:
     state, req = ctx.state, ctx.req
+    bot = ctx.bot.steam_id
+    config, counters = state.config, state.counters
+    cursor = max(0, to_int(req.arg("cursor"), 0) or 0)
+    if cursor == 0:
+        # A listing starts: the glitches strike whole listings (every Nth), and
+        # Steam's "since your last visit" is the start of the previous one.
+        listing = counters.count(bot, LISTING)
+        counters.listing_visit[bot] = (counters.last_listing.get(bot), listing)
+        counters.last_listing[bot] = state.now()
+    last_visit, listing = counters.listing_visit.get(bot, (None, 0))
+    if _every(config["glitchFalse429"], listing):
+        return null(429)  # "notorious for giving false 429 errors"
+    if _every(config["glitchEmptyPage"], listing):
+        return steam_json({"response": {"next_cursor": 0}})
+    zero_ids = _every(config["glitchZeroAssetIds"], listing)
     want_sent, want_received = flag(req.arg("get_sent_offers")), flag(req.arg("get_received_offers"))
     active_only, historical_only = flag(req.arg("active_only")), flag(req.arg("historical_only"))
-    cutoff = to_int(req.arg("time_historical_cutoff"))
+    raw_cutoff = req.arg("time_historical_cutoff")
+    cutoff = to_int(raw_cutoff)
+    if active_only and not raw_cutoff:
+        # No cutoff: Steam adds the offers that changed since the bot's previous
+        # listing ("active right now + inactive ones changed since our last visit").
+        cutoff = last_visit
 
     def wanted(offer: dict) -> bool:
         if ctx.by_api_key and _hidden_from_key(offer):
             return False
         active = offer["state"] in LIVE_OFFER_STATES
+        # Steam compares with the time_updated it shows (a backdated one, too).
         if active_only:
-            # Active offers, plus offers whose state changed since the cutoff. An empty
-            # cutoff means no such extras here (Steam would use the last page visit).
-            return active or (cutoff is not None and offer["updated"] >= cutoff)
+            return active or (cutoff is not None and shown_updated(state, offer) >= cutoff)
         if historical_only:
-            return not active and (cutoff is None or offer["updated"] >= cutoff)
+            return not active and (cutoff is None or shown_updated(state, offer) >= cutoff)
         return True
 
-    newest_first = sorted(state.offers.of_bot(ctx.bot.steam_id), key=lambda o: o["id"], reverse=True)
+    newest_first = sorted(state.offers.of_bot(bot), key=lambda o: o["id"], reverse=True)
     sent = [o for o in newest_first if want_sent and o["is_our_offer"] and wanted(o)]
     received = [o for o in newest_first if want_received and not o["is_our_offer"] and wanted(o)]
-    cursor = max(0, to_int(req.arg("cursor"), 0) or 0)
-    size = state.config["tradeOffersPageSize"]
+    size = config["tradeOffersPageSize"]
     combined = [("sent", o) for o in sent] + [("received", o) for o in received]
     page = combined[cursor : cursor + size]
     response: dict = {}
-    page_sent = [offer_json(state, o) for side, o in page if side == "sent"]
-    page_received = [offer_json(state, o) for side, o in page if side == "received"]
+    page_sent = [offer_json(state, o, zero_ids=zero_ids) for side, o in page if side == "sent"]
+    page_received = [offer_json(state, o, zero_ids=zero_ids) for side, o in page if side == "received"]
     if page_sent:
         response["trade_offers_sent"] = page_sent
     if page_received:
@@ -122,6 +161,8 @@ def get_trade_offer(ctx: Ctx) -> Response:
     offer = state.offers.get(ctx.bot.steam_id, to_int(ctx.req.arg("tradeofferid"), -1))
     if offer is None or (ctx.by_api_key and _hidden_from_key(offer)):
         return steam_json({"response": {}})
+    if offer["state"] in LIVE_OFFER_STATES:
+        state.counters.count(ctx.bot.steam_id, OUTSTANDING_READS)
     response = {"offer": offer_json(state, offer)}
     if flag(ctx.req.arg("get_descriptions")):
         descriptions = _descriptions(state, offer["give"] + offer["receive"])
@@ -161,10 +202,12 @@ def trade_json(trade: dict) -> dict:
         "tradeid": str(trade["id"]),
         "steamid_other": str(trade["partner"]),
         "time_init": trade["time_init"],
-        "status": trade["status"],
+        "status": trade["status"] if trade.get("shown_status") is None else trade["shown_status"],
     }
     if trade.get("time_escrow_end"):
         out["time_escrow_end"] = trade["time_escrow_end"]
+    if trade.get("time_settlement"):
+        out["time_settlement"] = trade["time_settlement"]
     if trade["given"]:
         out["assets_given"] = [dict(e) for e in trade["given"]]
     if trade["received"]:
@@ -180,6 +223,9 @@ def get_trade_status(ctx: Ctx) -> Response:
     trade = state.trades.get(ctx.bot.steam_id, to_int(ctx.req.arg("tradeid"), -1))
     if trade is None:
         return steam_json({"response": {}}, eresult=EResult.NoMatch)
+    offer = state.offers.get(ctx.bot.steam_id, trade["offer_id"]) if trade["offer_id"] else None
+    if offer is not None and offer["state"] in LIVE_OFFER_STATES:  # e.g. in escrow
+        state.counters.count(ctx.bot.steam_id, OUTSTANDING_READS)
     response = {"trades": [trade_json(trade)]}
     if flag(ctx.req.arg("get_descriptions")):
         response["descriptions"] = _descriptions(state, trade["given"] + trade["received"])
@@ -219,19 +265,24 @@ def get_trade_history(ctx: Ctx) -> Response:
 
 @web_api
 def get_trade_hold_durations(ctx: Ctx) -> Response:
+    """The holds a trade with the target would get, from their escrow days: only with
+    their trade URL token (not friends); without one Steam answers an empty
+    response, which says nothing about a hold."""
     state = ctx.state
     user = state.users.get(to_int(ctx.req.arg("steamid_target"), -1))
     if user is None:
         return steam_json({"response": {}}, eresult=EResult.InvalidParam)
     token = ctx.req.arg("trade_offer_access_token")
-    if token is not None and token != user["trade_token"]:
+    if not token:
+        return steam_json({"response": {}})
+    if token != user["trade_token"]:
         return steam_json({"response": {}}, eresult=EResult.AccessDenied)
     their = state.users.escrow_days(user) * 86400
-    return steam_json({"response": {
-        "my_escrow": {"escrow_end_duration_seconds": 0},
-        "their_escrow": {"escrow_end_duration_seconds": their},
-        "both_escrow": {"escrow_end_duration_seconds": their},
-    }})
+
+    def hold(seconds: int) -> dict:
+        return {"escrow_end_duration_seconds": seconds, **({"escrow_end_date": state.now() + seconds} if seconds else {})}
+
+    return steam_json({"response": {"my_escrow": hold(0), "their_escrow": hold(their), "both_escrow": hold(their)}})
 
 
 @web_api

@@ -36,13 +36,18 @@ def state(tmp_path, steam_sandbox):
 
 
 def log_in(state: SandboxState) -> dict:
-    """A bot session made the way steampy makes it: credentials, Steam Guard code, poll."""
+    """A bot session made the way a client makes it: credentials, Steam Guard code,
+    then polls until Steam has the tokens ready (it takes a poll or more since 2023)."""
     bot, key = state.bot, state.login_key
     key.wait()
     password = base64.b64encode(rsa.encrypt(bot.password.encode(), key.public)).decode()
     login = state.sessions.begin(bot.username, password, key.timestamp)
     state.sessions.confirm_code(login["client_id"], str(bot.steam_id), crypto.totp_code(bot.shared_secret, int(time.time())))
-    return state.sessions.poll(login["client_id"], login["request_id"])
+    for _ in range(5):
+        tokens = state.sessions.poll(login["client_id"], login["request_id"])
+        if tokens:
+            return tokens
+    raise AssertionError("the login never became ready")
 
 
 def call(route, state, host, path="/", *, query=None, form=None, cookies=None, args=()):

@@ -4,6 +4,7 @@ over real HTTP (steampy's own session, routed by the gateway's transport adapter
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -170,12 +171,14 @@ def test_a_trade_hold_shows_steams_notice_and_ends_on_the_sandbox_clock(sandbox,
 
     held = page(steam).json()["descriptions"][0]
     assert held["tradable"] == 0
-    assert held["owner_descriptions"][1]["value"].startswith("Tradable/Marketable After ")
-    assert held["owner_descriptions"][1]["value"].endswith(" GMT")
+    # Steam's 2026 CS2 notice: day first, no year, GMT, minutes only.
+    assert re.fullmatch(r"Tradable/Marketable After \d{1,2} [A-Z][a-z]{2} @ \d{1,2}:\d{2}(am|pm)",
+                        held["owner_descriptions"][1]["value"])
     assert held["cache_expiration"].endswith("Z")
 
     sandbox.advance_clock(3 * 86400 + 1)
 
+    steam.login()  # three days on, on the sandbox clock: the day-long access token has expired
     released = page(steam).json()
     assert released["assets"][0]["assetid"] == asset["assetid"]
     assert released["descriptions"][0]["tradable"] == 1

@@ -118,7 +118,8 @@ def test_finalizelogin_refuses_a_forged_refresh_token(sandbox):
     session.post("https://steamcommunity.com/")
     forged = crypto.TokenSigner(b"x" * 32).issue({"iss": "steam", "sub": str(BOT), "jti": "X", "exp": 2**40})
 
-    resp = session.post("https://login.steampowered.com/jwt/finalizelogin",
+    # With Origin and Referer, which finalizelogin wants since 2025-02 (else a bare 403).
+    resp = session.post("https://login.steampowered.com/jwt/finalizelogin", headers=HEADERS,
                         data={"nonce": forged, "sessionid": session.cookies["sessionid"], "redir": "x"})
 
     assert resp.json() == {"error": 8}

@@ -132,11 +132,15 @@ def test_refused_sends_answer_500_with_steams_error_text(sandbox, steam):
 
 
 def test_sends_can_require_the_trade_protection_acknowledgement(sandbox, steam):
-    sandbox.set_config(requireTradeAcknowledgement=True)
+    # Steam 2026 shows the missing acknowledgement as failed confirmations
+    # (tests/steam_sandbox/test_steam2026_trade.py); with the switch, as a plain (15)
+    # on the send, with no text that names it.
+    sandbox.set_config(tradeAcknowledgementSymptom="send")
+    sandbox.set_trade_protection_acknowledged(False)  # the test client acknowledged after logging in
     user = sandbox.create_user("ignore")
     asset = stock(sandbox)
 
-    assert send(steam, user, asset)["strError"].endswith("(15)")
+    assert send(steam, user, asset)["strError"] == "There was an error sending your trade offer.  Please try again later. (15)"
     ack = steam._session.post("https://steamcommunity.com/trade/new/acknowledge",
                               data={"sessionid": steam._get_session_id(), "message": 1})
     assert ack.status_code == 200 and sandbox.state()["bot"]["tradeProtectionAcknowledged"]
@@ -228,6 +232,7 @@ def test_an_escrow_user_gets_the_items_after_the_hold(sandbox, steam):
 
     sandbox.advance_clock(3 * 86400 + 1)
 
+    steam.login()  # three days on, on the sandbox clock: the day-long access token has expired
     assert offer(steam, offer_id)["trade_offer_state"] == 3
     trade = econ(steam, "GetTradeStatus", tradeid=held["tradeid"]).json()["response"]["trades"][0]
     assert trade["status"] == 3
@@ -299,7 +304,8 @@ def test_a_deposit_of_fresh_items_arrives_under_new_ids_with_a_trade(sandbox, st
     deposit = sandbox.deposit(user["steamId"], count=2)
 
     new_ids = [a["newAssetId"] for a in deposit["assets"]]
-    assert set(new_ids) == set(sandbox.asset_ids())
+    # Received CS2 items wait out trade protection in context 16 (Steam since July 2025).
+    assert set(new_ids) == set(sandbox.asset_ids(contextid=16))
     [trade] = econ(steam, "GetTradeStatus", tradeid=deposit["tradeId"]).json()["response"]["trades"]
     assert trade["steamid_other"] == user["steamId"] and "assets_given" not in trade
     assert {(a["assetid"], a["new_assetid"]) for a in trade["assets_received"]} == {
@@ -316,7 +322,7 @@ def test_a_deposit_of_the_users_own_items_moves_them(sandbox):
     deposit = sandbox.deposit(user["steamId"], assets=[{"assetid": owned[0]}])
 
     assert sorted(sandbox.asset_ids(account=user["steamId"])) == sorted(owned[1:])
-    assert sandbox.asset_ids() == [deposit["assets"][0]["newAssetId"]]
+    assert sandbox.asset_ids(contextid=16) == [deposit["assets"][0]["newAssetId"]]  # trade-protected, see above
 
 
 def test_a_pending_deposit_is_accepted_by_the_bot_without_confirmation(sandbox, steam):
@@ -327,7 +333,7 @@ def test_a_pending_deposit_is_accepted_by_the_bot_without_confirmation(sandbox, 
     answer = steam.accept_trade_offer(deposit["offerId"])
 
     assert answer["tradeid"] == offer(steam, deposit["offerId"])["tradeid"]
-    assert len(sandbox.asset_ids()) == 1
+    assert len(sandbox.asset_ids(contextid=16)) == 1  # trade-protected, see above
 
 
 def test_a_trade_protected_deposit_waits_in_context_16(sandbox, steam):
@@ -340,7 +346,10 @@ def test_a_trade_protected_deposit_waits_in_context_16(sandbox, steam):
     [protected] = sandbox.inventory(contextid=16)["assets"]
     assert protected["assetid"] == asset["newAssetId"] and protected["tradable"] is False
     page = steam._session.get(f"https://steamcommunity.com/inventory/{BOT}/730/16", params={"count": 100}).json()
-    assert "trade-protected" in page["descriptions"][0]["owner_descriptions"][1]["value"]
+    # 2026: the protected item says when it becomes tradable, as any hold does, and is sealed.
+    [description] = page["descriptions"]
+    assert description["owner_descriptions"][1]["value"].startswith("Tradable/Marketable After ")
+    assert (description["sealed"], description["sealed_type"]) == (1, 0)
 
     sandbox.advance_clock(7 * 86400 + 1)
 
