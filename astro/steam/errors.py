@@ -229,6 +229,21 @@ def is_bot_side(exc: SteamError) -> bool:
     return exc.code in BOT_SIDE_CODES
 
 
+_GENERIC_SEND_ERROR = re.compile(
+    r"^\s*There was an error sending your trade offer\.\s+Please try again later\.\s*\(\d+\)\s*$", re.I
+)
+
+
+def is_plain_send_refusal(str_error: str) -> bool:
+    """Steam's bare "There was an error sending your trade offer. Please try again
+    later. (N)" with no reason after it: how a send of an account that has not
+    acknowledged CS2 trade protection is refused (as a plain 15), and also a bad
+    trade URL token. A refusal that gives a reason is never plain."""
+    return bool(_GENERIC_SEND_ERROR.match(str_error or ""))
+
+
 def needs_trade_protection_ack(exc: SteamError) -> bool:
-    """CS2 trade protection: the bot must acknowledge the notice once before it may trade."""
+    """Deprecated, always False in practice: no Steam answer carries this code or text.
+    The gateway acknowledges CS2 trade protection itself (proactively, and again after
+    a confirmation failure or a plain (15)); kept only until delivery stops calling it."""
     return exc.code == "trade_protection_not_acknowledged" or "acknowledge the trade protection" in str(exc)

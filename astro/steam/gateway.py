@@ -9,32 +9,42 @@ Web API call, a logged-out page) it asks the session to renew it and repeats the
 request if it is safe to repeat.
 
 Retries: idempotent reads are retried a bounded number of times with backoff
-(honouring Retry-After). A send is never repeated here: its caller owns the
-"look for our tagged offer before sending again" rule.
+(honouring Retry-After). A send is never repeated here when Steam may have made
+the offer: its caller owns the "look for our tagged offer before sending again"
+rule. The one send repeated is one Steam refused with a plain `(15)`, once, after
+acknowledging CS2 trade protection again (a refused send created nothing).
+
+CS2 trade protection: each bot acknowledges Steam's notice once, before its first
+send or confirmation, and the row in `bot_sessions` remembers it. An account that
+has not (or whose acknowledgement Steam forgot) shows it as failed confirmations
+(`success: false`, no message) or sends refused with a plain `(15)`: then the
+gateway acknowledges again and repeats that call, at most once per call.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 import random
+import threading
 import time
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, TypeVar
 
-import orjson
 import requests
 from django.conf import settings
-from steampy.exceptions import ConfirmationExpected, InvalidCredentials, TooManyRequests
+from steampy.exceptions import InvalidCredentials, TooManyRequests
 from steampy.models import Asset, Currency, GameOptions, SteamUrl
 
-from astro.steam import parsing
+from astro.steam import confirmations, inventory, parsing, store
 from astro.steam.answers import check, check_recorded, json_body, nothing_was_sent, request, transport_error
 from astro.steam.errors import (
+    ERESULT_ACCESS_DENIED,
     ERESULT_NO_MATCH,
     SteamAmbiguousError,
     SteamAuthError,
+    SteamError,
     SteamPermanentError,
     SteamRateLimited,
     SteamSessionExpired,
@@ -44,15 +54,14 @@ from astro.steam.errors import (
     clean_error_text,
     eresult_from_text,
     eresult_label,
+    is_plain_send_refusal,
     parse_retry_after,
 )
-from astro.steam.parsing import ConfirmationListError
-from astro.steam.session import SessionConfig, SteamSession
-from astro.steam.steampy_fixes import AstroSteamClient, FixedConfirmationExecutor, check_steampy_version
+from astro.steam.session import Login, SessionConfig, SteamSession
+from astro.steam.steampy_fixes import AstroSteamClient, check_steampy_version
 from astro.steam.types import (
     AssetRef,
     Inventory,
-    InventoryItem,
     MarketPrice,
     OfferState,
     PlayerSummary,
@@ -66,7 +75,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-MAX_INVENTORY_PAGE = 1000  # Steam answers HTTP 400 to a larger count
 PLAYER_SUMMARIES_BATCH = 100
 TRADE_HISTORY_PAGE = 100  # the limit with an access token
 MAX_OFFER_PAGES = 200
@@ -76,45 +84,31 @@ OPEN_OFFER_STATES = frozenset({OfferState.ACTIVE, OfferState.NEEDS_CONFIRMATION,
 
 @dataclass(frozen=True)
 class GatewayConfig:
-    """Everything the gateway reads from settings. Secrets are kept out of repr().
+    """Everything the gateway reads from settings: the session's (`session`) and the
+    operations' own. Secrets stay in the session's config, out of repr()."""
 
-    It holds every `SessionConfig` field under the same name (`session_config`
-    hands them to the session); inventories, page_size and currency are the
-    operations' own.
-    """
-
-    mode: str
-    sandbox_url: str | None
-    username: str | None
-    password: str | None = field(repr=False)
-    shared_secret: str | None = field(repr=False)
-    identity_secret: str | None = field(repr=False)
-    api_key: str | None = field(repr=False)
-    refresh_token: str | None = field(repr=False)
-    login_cookies: str | None = field(repr=False)
+    session: SessionConfig
     inventories: tuple[tuple[int, int], ...]
-    timeout: float
     page_size: int
     currency: int
+    inventory_pacing: float = 4.0
+    confirmation_pacing: float = 10.0
 
     @classmethod
     def from_settings(cls) -> GatewayConfig:
-        session = SessionConfig.from_settings()
         return cls(
-            **{f.name: getattr(session, f.name) for f in fields(SessionConfig)},
+            session=SessionConfig.from_settings(),
             inventories=tuple((int(a), int(c)) for a, c in settings.STEAM_INVENTORIES),
             page_size=int(settings.STEAM_INVENTORY_PAGE_SIZE),
             currency=int(settings.STEAM_MARKET_CURRENCY),
+            inventory_pacing=float(settings.STEAM_INVENTORY_PACING_SECONDS),
+            confirmation_pacing=float(settings.STEAM_CONFIRMATION_PACING_SECONDS),
         )
-
-    @property
-    def session_config(self) -> SessionConfig:
-        return SessionConfig(**{f.name: getattr(self, f.name) for f in fields(SessionConfig)})
 
     @property
     def session_key(self) -> str:
         """The shared session's cache key. Prefer `astro.steam.session_state()` to reading the entry."""
-        return self.session_config.cache_key
+        return self.session.cache_key
 
 
 @dataclass(frozen=True)
@@ -145,7 +139,10 @@ class SteampyGateway:
             raise ValueError(f"STEAM_MARKET_CURRENCY={config.currency} is not a Steam currency code") from None
         self.config = config
         self.retry = retry or RetryPolicy()
-        self.steam_session = SteamSession(config.session_config)
+        self.steam_session = SteamSession(config.session)
+        # Bots whose trade-protection acknowledgement this process has seen in the store.
+        self._acknowledged: set[int] = set()
+        self._ack_lock = threading.Lock()
 
     # ================================================================ session
     @property
@@ -190,8 +187,9 @@ class SteampyGateway:
         The access token, not the key: since 2024 GetTradeOffer(s) with a key omit CS2 offers.
         """
         params = dict(params)
-        if use_key and self.config.api_key:
-            params["key"] = self.config.api_key
+        api_key = self.config.session.api_key
+        if use_key and api_key:
+            params["key"] = api_key
         else:
             params["access_token"] = client.access_token
         try:
@@ -200,7 +198,7 @@ class SteampyGateway:
             raise SteamAuthError(f"{what}: Steam rejects STEAM_API_KEY", code="steam_api_key_invalid") from None
         except requests.RequestException as exc:
             raise transport_error(exc, what) from None
-        check(response, what, forbidden_means_expired=not (use_key and self.config.api_key))
+        check(response, what, forbidden_means_expired=not (use_key and api_key))
         header = response.headers.get("X-eresult", "")
         eresult = int(header) if header.isdigit() else None
         if eresult in none_on_eresult:
@@ -215,109 +213,50 @@ class SteampyGateway:
 
     # ============================================================ inventory
     def fetch_inventory(self, app_id: int, context_id: int, *, on_page: ProgressCallback | None = None) -> Inventory:
-        """The whole app/context inventory, paged with count <= 1000 and start_assetid.
-
-        steampy's get_my_inventory asks for count=5000 in one request (HTTP 400 from
-        Steam since 2025) and never pages, so it is not used. A page that still fails
-        after the retries raises: a caller never sees a partial inventory.
-        """
-        count = min(self.config.page_size, MAX_INVENTORY_PAGE)
-        what = f"inventory {app_id}/{context_id}"
-        items: dict[int, InventoryItem] = {}
-        start: str | None = None
-        seen_starts: set[str] = set()
-        pages = 0
-        # Each description is normalised once per fetch, not once per page that repeats it.
-        descriptions: parsing.DescriptionCache = {}
-        # The cyclic collector stays paused for the whole fetch, not only while a page
-        # is parsed (_inventory_page leaves it alone when it finds it paused): the
-        # items read so far (~6 containers each, none in a reference cycle) were
-        # traversed again by the collections run between pages, ~0.3-0.5 s of a
-        # 100,000-item read. Resumed however the fetch ends.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            while True:
-                page = self._read(
-                    what, lambda client: self._inventory_page(client, app_id, context_id, count, start, descriptions)
-                )
-                pages += 1
-                for item in page.items:
-                    items.setdefault(item.asset_id, item)
-                if on_page is not None:
-                    on_page(pages, len(items), page.total_count)
-                if not page.more_items:
-                    return Inventory(app_id=app_id, context_id=context_id, items=list(items.values()),
-                                     total_count=page.total_count, pages=pages)
-                if not page.last_assetid or page.last_assetid in seen_starts:
-                    raise SteamTransientError(
-                        f"{what}: Steam's paging does not advance (last_assetid {page.last_assetid})"
-                    )
-                seen_starts.add(page.last_assetid)
-                start = page.last_assetid
-        finally:
-            if collecting:
-                gc.enable()
-
-    def _inventory_page(self, client: AstroSteamClient, app_id: int, context_id: int, count: int,
-                        start: str | None, descriptions: parsing.DescriptionCache) -> parsing.InventoryPage:
-        what = f"inventory {app_id}/{context_id} page"
-        params: dict[str, Any] = {"l": "english", "count": count}
-        if start:
-            params["start_assetid"] = start
-        url = f"{SteamUrl.COMMUNITY_URL}/inventory/{client.steam_id}/{app_id}/{context_id}"
-        response = request(client, "GET", url, params=params, what=what)
-        if response.status_code == 400:
-            raise SteamPermanentError(
-                f"{what}: Steam refused count={count} (HTTP 400); lower STEAM_INVENTORY_PAGE_SIZE",
-                code="inventory_page_refused", status=400,
-            )
-        # 403 with a null body on our *own* inventory means the session is gone.
-        check(response, what, forbidden_means_expired=True)
-        # A page is ~1.2 MB of JSON: orjson decodes the bytes ~2x faster than
-        # requests' .json() (the stdlib decoder), which was most of a 100,000-item read.
-        # The decoded page is ~100,000 containers without a single reference cycle,
-        # freed by reference counting once parsed; with the cyclic collector running,
-        # they push full collections over everything read so far (100,000 items by
-        # the last page): ~0.5 s of a 4 s read. So it is paused for this page only
-        # (and resumed however the page ends).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            try:
-                payload = orjson.loads(response.content)
-            except orjson.JSONDecodeError:
-                raise SteamTransientError(f"{what}: Steam answered HTTP {response.status_code} without JSON",
-                                          status=response.status_code) from None
-            page = parsing.parse_inventory_page(payload, app_id=app_id, context_id=context_id,
-                                                descriptions=descriptions)
-            del payload
-            return page
-        finally:
-            if collecting:
-                gc.enable()
+        """The whole app/context inventory, paged and paced (`inventory.py`)."""
+        return inventory.fetch_inventory(self, app_id, context_id, on_page=on_page)
 
     # =============================================================== offers
     def send_offer(self, *, trade_url: str, assets: list[AssetRef], message: str) -> SentOffer:
         """Send one offer with steampy's make_offer_with_url (not confirmed yet).
 
-        Never repeated here. Raises SteamAmbiguousError when Steam may have created
-        the offer (timeout or dropped connection after sending, eresult 16/29, an
-        answer we cannot read): the caller must look for its tagged offer first.
-        Any other error means the offer was not created.
+        Repeated only after a plain `(15)` (trade protection acknowledged again; Steam
+        created nothing). Raises SteamAmbiguousError when Steam may have created the
+        offer (timeout or dropped connection after sending, eresult 16/29, an answer
+        we cannot read): the caller must look for its tagged offer first. Any other
+        error means the offer was not created.
         """
         url = parsing.parse_trade_url(trade_url)
         if not assets:
             raise SteamPermanentError("an offer must give at least one item", code="invalid_request")
-        login = self.steam_session.current()
-        client = login.client
+        if any(a.asset_id <= 0 or a.context_id <= 0 for a in assets):
+            # Steam silently drops an asset with context 0 and sends the rest: never let one through.
+            raise SteamPermanentError("an offer's assets need real asset and context ids (not 0)",
+                                      code="invalid_request")
+        canonical = f"{SteamUrl.COMMUNITY_URL}/tradeoffer/new/?partner={url.account_id}&token={url.token}"
         steampy_assets = [
             Asset(str(a.asset_id), GameOptions(str(a.app_id), str(a.context_id)), a.amount) for a in assets
         ]
-        canonical = f"{SteamUrl.COMMUNITY_URL}/tradeoffer/new/?partner={url.account_id}&token={url.token}"
+        login = self.steam_session.current()
+        self._ensure_acknowledged(login)
+        try:
+            return self._send(login, steampy_assets, canonical, message)
+        except _PlainAccessDenied:
+            log.warning("send offer: Steam answered a plain (15); acknowledging trade protection again and "
+                        "sending once more")
+        self._acknowledge(login.client)
+        try:
+            return self._send(login, steampy_assets, canonical, message)
+        except _PlainAccessDenied as refused:
+            # Still refused with trade protection acknowledged: the user's side (a bad
+            # trade URL token, a private inventory), as any (15).
+            raise refused.error from None
+
+    def _send(self, login: Login, assets: list[Asset], canonical: str, message: str) -> SentOffer:
+        client = login.client
         client.recorder.reset()
         try:
-            result = client.make_offer_with_url(steampy_assets, [], canonical, message=message, confirm_trade=False)
+            result = client.make_offer_with_url(assets, [], canonical, message=message, confirm_trade=False)
         except (ValueError, AttributeError, TypeError):
             # steampy .json()-ed a non-JSON or null body (requests' JSONDecodeError is
             # also a RequestException: this clause must come first).
@@ -338,9 +277,12 @@ class SteampyGateway:
             )
         if isinstance(result, dict) and result.get("strError"):
             # steampy returns Steam's error dict instead of raising.
-            error = classify_send_error(str(result["strError"]), status=status)
+            str_error = str(result["strError"])
+            error = classify_send_error(str_error, status=status)
             if isinstance(error, SteamSessionExpired):
                 self.steam_session.renew(login)
+            if error.eresult == ERESULT_ACCESS_DENIED and is_plain_send_refusal(str_error):
+                raise _PlainAccessDenied(error)
             raise error
         if status == 401:
             # "Not logged in": Steam took nothing. Log in again for the caller's next try.
@@ -352,52 +294,38 @@ class SteampyGateway:
         raise SteamAmbiguousError(f"send offer: unreadable answer from Steam (HTTP {status}); the offer may exist",
                                   status=status)
 
-    def confirm_offer(self, offer_id: str) -> None:
-        """Mobile-confirm our offer (state 9 -> 2) with steampy's ConfirmationExecutor.
+    # ======================================================== confirmations
+    def confirm_offers(self, offer_ids: Iterable[str]) -> set[str]:
+        """Mobile-confirm our offers (state 9 -> 2): the ids that are confirmed now.
 
-        Idempotent: an offer that is already past confirmation counts as confirmed.
+        One getlist, then one multiajaxop for every listed offer among them (one ajaxop
+        each if Steam refuses the batch), at most one round per
+        `STEAM_CONFIRMATION_PACING_SECONDS` per bot across all processes. An offer
+        already past its confirmation (active, accepted, in escrow) counts as
+        confirmed; one whose confirmation is not listed (yet), or that ended, does not.
         """
-        if not self.config.identity_secret:
-            raise SteamAuthError("confirming offers needs STEAM_IDENTITY_SECRET", code="steam_login_not_configured")
-        self._read(f"confirm offer {offer_id}", lambda client: self._confirm(client, str(offer_id)))
+        wanted = list(dict.fromkeys(str(i) for i in offer_ids))
+        if not wanted:
+            return set()
+        return {i for i, outcome in confirmations.confirm_all(self, wanted).items() if outcome is True}
 
-    def _confirm(self, client: AstroSteamClient, offer_id: str) -> None:
-        what = f"confirm offer {offer_id}"
-        executor = FixedConfirmationExecutor(self.config.identity_secret, str(client.steam_id), client.session)
-        client.recorder.reset()
-        try:
-            result = executor.send_trade_allow_request(offer_id)
-        except (ValueError, KeyError, IndexError, TypeError):
-            # Unreadable details/ajaxop answers (before RequestException: requests'
-            # JSONDecodeError is both).
-            check_recorded(client.recorder.last, what, forbidden_means_expired=True)
-            raise SteamTransientError(f"{what}: unreadable mobileconf answer") from None
-        except ConfirmationListError as exc:
-            if exc.needauth:
-                raise SteamSessionExpired(f"{what}: mobileconf answered needauth") from None
-            raise SteamTransientError(f"{what}: {exc}") from None
-        except ConfirmationExpected:
-            check_recorded(client.recorder.last, what, forbidden_means_expired=True)
-            return self._confirmation_absent(client, offer_id)
-        except InvalidCredentials:
-            raise SteamAuthError(f"{what}: Steam rejects the confirmation keys; check STEAM_IDENTITY_SECRET "
-                                 "and the clock", code="steam_identity_secret_invalid") from None
-        except requests.RequestException as exc:
-            raise transport_error(exc, what) from None
-        if not (isinstance(result, dict) and result.get("success")):
-            self._confirmation_absent(client, offer_id)
+    def confirm_offer(self, offer_id: str) -> None:
+        """Mobile-confirm one offer. Idempotent: an offer already past confirmation is fine.
 
-    def _confirmation_absent(self, client: AstroSteamClient, offer_id: str) -> None:
-        """No confirmation to act on: fine if the offer is already past it."""
-        offer = self._fetch_offer(client, offer_id)
-        if offer is None:
+        Raises `confirmation_not_ready` (transient) while Steam lists no confirmation
+        for an offer that needs one, `not_found` / `invalid_state` (permanent) for an
+        offer Steam does not know or that ended.
+        """
+        offer_id = str(offer_id)
+        outcome = confirmations.confirm_all(self, [offer_id])[offer_id]
+        if outcome is True:
+            return
+        if outcome is None:
             raise SteamPermanentError(f"confirm offer {offer_id}: Steam knows no such offer", code="not_found")
-        if offer.state == OfferState.NEEDS_CONFIRMATION:
+        if outcome.state == OfferState.NEEDS_CONFIRMATION:
             raise SteamTransientError(f"confirm offer {offer_id}: its confirmation is not listed yet",
                                       code="confirmation_not_ready")
-        if offer.state in (OfferState.ACTIVE, OfferState.ACCEPTED, OfferState.IN_ESCROW):
-            return
-        raise SteamPermanentError(f"confirm offer {offer_id}: the offer is {offer.state.name}", code="invalid_state")
+        raise SteamPermanentError(f"confirm offer {offer_id}: the offer is {outcome.state.name}", code="invalid_state")
 
     def get_offer(self, offer_id: str) -> TradeOffer | None:
         return self._read(f"get offer {offer_id}", lambda client: self._fetch_offer(client, str(offer_id)))
@@ -501,17 +429,45 @@ class SteampyGateway:
             start = fresh[-1]
         return trades
 
+    # ====================================================== trade protection
     def acknowledge_trade_protection(self) -> None:
-        """POST /trade/new/acknowledge once (CS2 trade protection, July 2025). Idempotent."""
+        """POST /trade/new/acknowledge (CS2 trade protection, July 2025) and remember it. Idempotent."""
+        self._acknowledge(self.steam_session.current().client)
+
+    def _acknowledge(self, client: AstroSteamClient) -> None:
         def post(client: AstroSteamClient) -> None:
             what = "acknowledge trade protection"
             response = request(client, "POST", f"{SteamUrl.COMMUNITY_URL}/trade/new/acknowledge",
-                                     data={"sessionid": client._get_session_id(), "message": 1}, what=what)
+                               data={"sessionid": client._get_session_id(), "message": 1}, what=what,
+                               headers={"Referer": f"{SteamUrl.COMMUNITY_URL}/profiles/{client.steam_id}/tradeoffers/"})
             check(response, what, forbidden_means_expired=True)
             if parsing.is_logged_out_page(response.text):
                 raise SteamSessionExpired(f"{what}: Steam showed the logged-out page")
 
         self._read("acknowledge trade protection", post)
+        steam_id = self.steam_session.current().client.steam_id
+        store.save_acknowledged(realm=self.steam_session.realm, steam_id=steam_id,
+                                account_name=self.config.session.username)
+        with self._ack_lock:
+            self._acknowledged.add(steam_id)
+
+    def _ensure_acknowledged(self, login: Login) -> None:
+        """Acknowledge once per bot, before its first send or confirmation.
+
+        A failure is logged, not raised (as ArchiSteamFarm does): the notice may have
+        been acknowledged already, and the send or confirmation says if it was not.
+        """
+        steam_id = login.client.steam_id
+        if steam_id in self._acknowledged:
+            return
+        if store.acknowledged_at(realm=self.steam_session.realm, steam_id=steam_id) is None:
+            try:
+                self._acknowledge(login.client)
+            except SteamError as exc:
+                log.warning("acknowledging trade protection failed (%s); going on", exc)
+                return
+        with self._ack_lock:
+            self._acknowledged.add(steam_id)
 
     def get_trade_hold_days(self, *, trade_url: str) -> int:
         """Days Steam would hold a trade with this partner (steampy get_escrow_duration)."""
@@ -585,3 +541,11 @@ class SteampyGateway:
         if payload is None:
             raise SteamTransientError(f"{what}: Steam answered without JSON")
         return parsing.parse_market_price(payload, currency=self.config.currency)
+
+
+class _PlainAccessDenied(Exception):
+    """A send refused with Steam's bare `(15)`: maybe the trade protection notice (`error` otherwise)."""
+
+    def __init__(self, error: SteamError) -> None:
+        super().__init__(str(error))
+        self.error = error

@@ -1,72 +1,56 @@
 """The bot's Steam session: how the gateway gets a logged-in steampy client.
 
-Everything about being logged in lives here, so that a change to how sessions
-are made, stored or renewed touches this module only:
+- **the login paths** are `logins.py`'s (refresh token, password, cookies);
+- **the shared session**: one logged-in session per mode + sandbox URL + username,
+  kept in the Django cache (Redis) and adopted by every process, with a Redis lock
+  so that only one process logs in (or renews) at a time. The cookies in the cache
+  entry are encrypted (`astro.core.crypto`); only the path, the steamid and the
+  times are readable, for the health check;
+- **renewal**: a few minutes (`STEAM_ACCESS_TOKEN_RENEW_MARGIN_SECONDS`) before the
+  access token ends, and whenever Steam shows the session is gone (the gateway
+  tells us which `Login` Steam rejected), a new one is made from the stored
+  refresh token, or adopted from the process that just made it;
+- **Steam's time**: the offset of Steam's clock (`ITwoFactorService/QueryTime`)
+  that the confirmation keys use, kept per bot and asked again every
+  `STEAM_TIME_SYNC_SECONDS`.
 
-- the login paths, tried in order, each only when configured: operator cookies
-  (`STEAM_LOGIN_COOKIES`), an operator refresh token (`STEAM_REFRESH_TOKEN`),
-  steampy's password login (`STEAM_USERNAME` + `STEAM_PASSWORD` +
-  `STEAM_SHARED_SECRET`, with the finalizelogin Origin/Referer fix of
-  `steampy_fixes.FixedLoginExecutor`);
-- the shared session: one logged-in session per mode + sandbox URL + username,
-  kept in the Django cache (Redis) and adopted by every process, with a Redis
-  lock so that only one process logs in at a time;
-- renewal when Steam shows the session is gone (the gateway tells us which
-  `Login` Steam rejected; we log in again or adopt the one another process just
-  made);
-- what a failed login means: `SteamAuthError` naming the path, the step, the HTTP
-  status and the eresult, or a transient error when Steam is unreachable or busy.
-
-Credentials and tokens are never logged, never put in exception messages,
-never written to the database: errors name a path, a step and Steam's codes only.
+The refresh token never goes into the cache: it lives in PostgreSQL (`store.py`).
+Credentials and tokens are never logged, never put in exception messages.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import redis
-import requests
 from django.conf import settings
 from django.core.cache import cache
-from steampy.exceptions import InvalidCredentials
 
-from astro.steam.errors import (
-    ERESULT_RATE_LIMIT_EXCEEDED,
-    SteamAuthError,
-    SteamError,
-    SteamRateLimited,
-    SteamTransientError,
-    eresult_label,
-    parse_retry_after,
-)
-from astro.steam.steampy_fixes import (
-    AstroSteamClient,
-    LoginStepFailed,
-    RecordedResponse,
-    login_step_of,
-    parse_cookie_setting,
-)
+from astro.core import crypto
+from astro.steam import store
+from astro.steam.auth import MobileAuth
+from astro.steam.errors import SteamTransientError
+from astro.steam.logins import LoggedIn, Logins
+from astro.steam.steampy_fixes import AstroSteamClient, LoginStepFailed
 from astro.steam.transport import mount_transport
 
 log = logging.getLogger(__name__)
 
-SESSION_TTL_SECONDS = 20 * 3600  # web access tokens live ~24 h
+SESSION_TTL_SECONDS = 20 * 3600  # the longest a cached session is trusted without Steam's word on it
 # A cache entry without these is not a session we can adopt (an older format, a stray value).
-_SESSION_FIELDS = frozenset({"version", "cookies", "login_path"})
-LOGIN_LABELS = {"password": "password login", "refresh_token": "refresh-token login", "cookies": "cookie login"}
-
-LoginAttempt = Callable[[AstroSteamClient], None]
+_SESSION_FIELDS = frozenset({"version", "secret", "login_path"})
 
 
 @dataclass(frozen=True)
 class SessionConfig:
-    """What making a session needs from settings. Secrets are kept out of repr()."""
+    """What making and keeping a session needs from settings. Secrets are kept out of repr()."""
 
     mode: str
     sandbox_url: str | None
@@ -78,6 +62,10 @@ class SessionConfig:
     refresh_token: str | None = field(repr=False)
     login_cookies: str | None = field(repr=False)
     timeout: float
+    login_timeout: float = 30.0
+    renew_margin: float = 300.0
+    refresh_renew_days: int = 30
+    time_sync_seconds: float = 3600.0
 
     @classmethod
     def from_settings(cls) -> SessionConfig:
@@ -92,7 +80,16 @@ class SessionConfig:
             refresh_token=settings.STEAM_REFRESH_TOKEN,
             login_cookies=settings.STEAM_LOGIN_COOKIES,
             timeout=float(settings.STEAM_HTTP_TIMEOUT_SECONDS),
+            login_timeout=float(settings.STEAM_LOGIN_TIMEOUT_SECONDS),
+            renew_margin=float(settings.STEAM_ACCESS_TOKEN_RENEW_MARGIN_SECONDS),
+            refresh_renew_days=int(settings.STEAM_REFRESH_TOKEN_RENEW_DAYS),
+            time_sync_seconds=float(settings.STEAM_TIME_SYNC_SECONDS),
         )
+
+    @property
+    def realm(self) -> str:
+        """Which Steam: a token or row of one is never used with another."""
+        return f"sandbox:{self.sandbox_url}" if self.mode == "sandbox" else "live"
 
     @property
     def cache_key(self) -> str:
@@ -124,6 +121,10 @@ class Login:
 
     client: AstroSteamClient
     version: str  # the cache entry's id: lets a renewal see that someone already replaced it
+    expires_at: datetime | None = None  # when its access token ends
+
+    def expiring(self, margin: float) -> bool:
+        return self.expires_at is not None and self.expires_at - timedelta(seconds=margin) <= datetime.now(UTC)
 
 
 class SteamSession:
@@ -141,15 +142,26 @@ class SteamSession:
         self._login_path: str | None = None
         self._anonymous: AstroSteamClient | None = None
         self._redis: redis.Redis | None = None
+        self._logins = Logins(config, self._new_client)
+        self._time: tuple[int, float] | None = None  # (offset, monotonic time it was read)
 
     @property
     def login_path(self) -> str | None:
         """How the current session was made: "password", "refresh_token" or "cookies"."""
         return self._login_path
 
+    @property
+    def realm(self) -> str:
+        return self.config.realm
+
     def current(self) -> Login:
-        """The logged-in client, logging in (or adopting the cached session) first if needed."""
+        """The logged-in client, logging in (or adopting the cached session) first if needed,
+        and renewing it when its access token is about to end."""
         with self._lock:
+            if self._login is not None and self._login.expiring(self.config.renew_margin):
+                log.info("the Steam access token ends soon; renewing the session")
+                stale, self._login = self._login, None
+                self._establish(stale_version=stale.version)
             if self._login is None:
                 self._establish(stale_version=None)
             return self._login
@@ -170,6 +182,41 @@ class SteamSession:
                 self._anonymous = self._new_client()
             return self._anonymous
 
+    # ------------------------------------------------------------ Steam's time
+    def steam_time(self) -> int:
+        """Now on Steam's clock (unix seconds): what the confirmation keys are made for."""
+        return int(time.time()) + self.time_offset()
+
+    def time_offset(self, *, fresh: bool = False) -> int:
+        """Steam's clock minus ours, asked again every `STEAM_TIME_SYNC_SECONDS` (kept per
+        bot), or now with `fresh` (Steam refused a key: its clock may have jumped).
+
+        If Steam cannot be asked, the last known offset (or none) is used: a clock that is
+        right keys correctly anyway, and a wrong one is reported by Steam's answer.
+        """
+        with self._lock:
+            if (not fresh and self._time is not None
+                    and time.monotonic() - self._time[1] < self.config.time_sync_seconds):
+                return self._time[0]
+        login = self.current()
+        steam_id = login.client.steam_id
+        known = store.time_offset(realm=self.realm, steam_id=steam_id)
+        if (not fresh and known is not None
+                and (datetime.now(UTC) - known[1]).total_seconds() < self.config.time_sync_seconds):
+            offset = known[0]
+        else:
+            try:
+                offset = MobileAuth(login.client.session, poll_timeout=0).query_time_offset()
+            except (LoginStepFailed, OSError, ValueError) as exc:  # requests' errors are OSErrors
+                log.warning("could not read Steam's time (%s); using %s", type(exc).__name__,
+                            "the last known offset" if known else "the local clock")
+                return known[0] if known else 0
+            store.save_time_offset(realm=self.realm, steam_id=steam_id, account_name=self.config.username,
+                                   offset=offset)
+        with self._lock:
+            self._time = (offset, time.monotonic())
+        return offset
+
     # ------------------------------------------------------ the shared session
     def _establish(self, *, stale_version: str | None) -> None:
         cached = self._cache_read()
@@ -180,19 +227,29 @@ class SteamSession:
             cached = self._cache_read()
             if cached and cached["version"] != stale_version and self._adopt(cached):
                 return
-            client, path = self._log_in()
-            state = {
-                "version": uuid.uuid4().hex,
-                "login_path": path,
-                "steam_id": client.steam_id,
-                "cookies": client.export_cookies(),
-                "logged_in_at": datetime.now(UTC).isoformat(),
-            }
-            try:
-                cache.set(self.config.cache_key, state, timeout=SESSION_TTL_SECONDS)
-            except Exception as exc:  # the cache is Redis; a failed write only costs a later login
-                log.warning("could not store the Steam session in the cache: %s", type(exc).__name__)
-            self._login, self._login_path = Login(client, state["version"]), path
+            known = cached.get("steam_id") if cached else None
+            made = self._logins.log_in(known_steam_id=known if isinstance(known, int) else None)
+            self._store(made)
+
+    def _store(self, made: LoggedIn) -> None:
+        now = datetime.now(UTC)
+        state = {
+            "version": uuid.uuid4().hex,
+            "login_path": made.path,
+            "steam_id": made.client.steam_id,
+            "logged_in_at": now.isoformat(),
+            "expires_at": made.expires_at.isoformat() if made.expires_at else None,
+            "secret": crypto.encrypt(json.dumps(made.client.export_cookies())),
+        }
+        ttl = SESSION_TTL_SECONDS
+        if made.expires_at is not None:
+            ttl = max(60, min(ttl, int((made.expires_at - now).total_seconds())))
+        try:
+            cache.set(self.config.cache_key, state, timeout=ttl)
+        except Exception as exc:  # the cache is Redis; a failed write only costs a later login
+            log.warning("could not store the Steam session in the cache: %s", type(exc).__name__)
+        self._login = Login(made.client, state["version"], made.expires_at)
+        self._login_path = made.path
 
     def _cache_read(self) -> dict[str, Any] | None:
         try:
@@ -205,20 +262,28 @@ class SteamSession:
 
     def _adopt(self, cached: dict[str, Any]) -> bool:
         """Use the session another process (or an earlier client) made; False if unusable."""
-        client = self._new_client()
         try:
-            client.restore(cached["cookies"])
+            expires_at = datetime.fromisoformat(cached["expires_at"]) if cached.get("expires_at") else None
+            cookies = json.loads(crypto.decrypt(cached["secret"]))
+        except (crypto.DecryptionFailed, TypeError, ValueError):
+            log.warning("ignoring an unreadable cached Steam session")
+            return False
+        login = Login(self._new_client(), cached["version"], expires_at)
+        if login.expiring(self.config.renew_margin):
+            return False  # about to end: renew rather than adopt
+        try:
+            login.client.restore(cookies)
         except (LoginStepFailed, KeyError, TypeError, ValueError):
             log.warning("ignoring an unusable cached Steam session")
             return False
-        self._login, self._login_path = Login(client, cached["version"]), cached["login_path"]
+        self._login, self._login_path = login, cached["login_path"]
         return True
 
     def _login_lock(self) -> _LoginLock:
         if self._redis is None:
             self._redis = redis.Redis.from_url(settings.REDIS_URL)
-        # Long enough for steampy's slowest login (its RSA step alone may try 6 times).
-        hold = int(self.config.timeout * 12 + 30)
+        # Long enough for the slowest login: a handful of requests and the auth session's polls.
+        hold = int(self.config.timeout * 8 + self.config.login_timeout + 30)
         return _LoginLock(self._redis.lock(self.config.login_lock_key, timeout=hold, blocking_timeout=hold))
 
     def _new_client(self) -> AstroSteamClient:
@@ -229,92 +294,6 @@ class SteamSession:
         )
         mount_transport(client.session, mode=c.mode, sandbox_url=c.sandbox_url, timeout=c.timeout)
         return client
-
-    # ------------------------------------------------------------ logging in
-    def _login_paths(self) -> list[tuple[str, LoginAttempt]]:
-        c = self.config
-        paths: list[tuple[str, LoginAttempt]] = []
-        if c.login_cookies:
-            def with_cookies(client: AstroSteamClient) -> None:
-                try:
-                    cookies = parse_cookie_setting(c.login_cookies)
-                except ValueError as exc:
-                    raise LoginStepFailed("reading STEAM_LOGIN_COOKIES", str(exc)) from None
-                client.login_with_cookies(cookies)
-            paths.append(("cookies", with_cookies))
-        if c.refresh_token:
-            paths.append(("refresh_token", lambda client: client.login_with_refresh_token(c.refresh_token)))
-        if c.username and c.password and c.shared_secret:
-            paths.append(("password", lambda client: client.login_with_password()))
-        return paths
-
-    def _log_in(self) -> tuple[AstroSteamClient, str]:
-        """Try each configured login path in turn; say which failed and why."""
-        paths = self._login_paths()
-        if not paths:
-            raise SteamAuthError(
-                "no Steam login is configured: set STEAM_USERNAME, STEAM_PASSWORD and STEAM_SHARED_SECRET, "
-                "or STEAM_REFRESH_TOKEN, or STEAM_LOGIN_COOKIES",
-                code="steam_login_not_configured",
-            )
-        failures: list[SteamAuthError] = []
-        for path, attempt in paths:
-            client = self._new_client()
-            client.recorder.reset()
-            try:
-                attempt(client)
-            except Exception as exc:  # steampy fails with anything from KeyError to JSONDecodeError
-                error = login_failure(path, client.recorder.first_failure(), exc)
-                if isinstance(error, SteamTransientError):
-                    raise error from None  # Steam is unreachable or busy: another path would fare no better
-                log.warning("Steam login via %s failed: %s", path, error)
-                failures.append(error)
-                continue
-            log.info("Steam login via %s succeeded (steamid %s)", path, client.steam_id)
-            return client, path
-        last = failures[-1]
-        raise SteamAuthError(
-            "Steam login failed: " + "; ".join(str(f) for f in failures),
-            code=last.code, eresult=last.eresult, status=last.status, login_path=last.login_path,
-        )
-
-
-def login_failure(path: str, recorded: RecordedResponse | None, exc: Exception) -> SteamError:
-    """What a login path's failure means, from the first answer Steam refused.
-
-    steampy checks only some steps' answers: a wrong TOTP is answered HTTP 200 with
-    X-eresult 88 and steampy dies at the next poll, so `recorded` is the recorder's
-    first refusal, not the last answer. Unreachable, throttling or failing (5xx)
-    Steam is transient; anything else is a `SteamAuthError` for the operator.
-    Of `exc`'s text only a KeyError's (the field steampy missed) and an
-    InvalidCredentials' (Steam's own message) are kept: other texts may hold a URL.
-    """
-    label = LOGIN_LABELS[path]
-    if isinstance(exc, requests.RequestException):
-        return SteamTransientError(
-            f"{label}: cannot reach Steam during {login_step_of(recorded)} ({type(exc).__name__})",
-            code="steam_unreachable",
-        )
-    status = recorded.status if recorded else None
-    eresult = getattr(exc, "eresult", None)
-    if eresult is None and recorded is not None:
-        eresult = recorded.eresult
-    if status == 429 or eresult == ERESULT_RATE_LIMIT_EXCEEDED:
-        return SteamRateLimited(
-            f"{label}: Steam is throttling logins ({eresult_label(eresult)})",
-            status=status, eresult=eresult, retry_after=parse_retry_after(recorded.retry_after if recorded else None),
-        )
-    if status is not None and status >= 500:
-        return SteamTransientError(f"{label}: Steam answered HTTP {status} during {login_step_of(recorded)}",
-                                   status=status, eresult=eresult)
-    if isinstance(exc, LoginStepFailed):
-        step, detail = exc.step, exc.detail
-    else:
-        step = login_step_of(recorded)
-        detail = f"HTTP {status}, {eresult_label(eresult)}, steampy raised {type(exc).__name__}"
-        if isinstance(exc, (KeyError, InvalidCredentials)):
-            detail += f" {exc}"
-    return SteamAuthError(f"{label} failed at {step}: {detail}", login_path=path, status=status, eresult=eresult)
 
 
 class _LoginLock:
@@ -338,3 +317,4 @@ class _LoginLock:
         except redis.exceptions.LockError:
             log.warning("the Steam login lock expired before the login finished")
         return False
+

@@ -5,17 +5,17 @@ means re-reading this file: `check_steampy_version()` refuses anything else.
 
 | quirk in steampy 1.2.0 | what we do |
 |---|---|
-| `jwt/finalizelogin` sent without Origin/Referer: live Steam answers 403 (since 2025-02) | `FixedLoginExecutor._finalize_login` sends them |
+| steampy's login is a browser's (WebBrowser refresh token, renewed by nothing since 2025-04) and polls PollAuthSessionStatus once | not used: `auth.py` logs in as the mobile app; `AstroSteamClient.log_in_with_access_token` builds the cookies |
 | a failed login step surfaces as KeyError / JSONDecodeError with no step named | `LoginStepFailed` names the step, HTTP status and X-eresult |
 | `_set_access_token` prints the steamLoginSecure cookie to stdout on failure | `access_token_from_cookies` (no print) |
 | `SteamClient(login_cookies=...)` requests the page before any adapter is mounted, sets domain-less cookies that `_get_session_id` cannot find, and leaves the access token unset | `AstroSteamClient.login_with_cookies` |
-| no login from a refresh token | `AstroSteamClient.login_with_refresh_token` (steampy's own finalize / settoken / cookie steps) |
 | `steam_guard` is parsed as "a path or a JSON string" | the dict is set directly |
 | `get_my_inventory` sends count=5000 (HTTP 400 since 2025) and never pages | not used; the gateway pages with count <= 1000 |
 | `TradeOfferState` stops at 11 (no 12 Reverted) | not used; astro.steam.types.OfferState |
 | `make_offer*`, `cancel_trade_offer` return `{"strError": ...}` instead of raising, and `.json()` a `null` 401 body | `ResponseRecorder` keeps the last answer so the gateway can classify it |
 | hosts hard-coded (`https://steamcommunity.com/mobileconf`, cancel/decline URLs) | the sandbox is reached by a transport adapter, never by rewriting URLs |
-| `ConfirmationExecutor` reads `['conf']` of a `needauth` answer (KeyError) and fetches every confirmation's details page to find one offer | `FixedConfirmationExecutor`: classifies `needauth`, matches `creator_id` first |
+| `ConfirmationExecutor` reads `['conf']` of a `needauth` answer (KeyError), fetches every confirmation's details page to find one offer, confirms one at a time and keys on the local clock | not used: `confirmations.py` (one getlist, one multiajaxop, Steam's time) |
+| `generate_confirmation_key`'s default timestamp is the time steampy was imported | always called with an explicit time |
 """
 
 from __future__ import annotations
@@ -25,18 +25,16 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from importlib.metadata import version
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
 from steampy.client import SteamClient
-from steampy.confirmation import Confirmation, ConfirmationExecutor
-from steampy.exceptions import ConfirmationExpected
-from steampy.login import LoginExecutor
 from steampy.models import SteamUrl
 
-from astro.steam.parsing import ConfirmationListError, parse_confirmation_list
+from astro.steam.tokens import NotASteamToken, read_token
 
 SUPPORTED_STEAMPY = "1.2.0"
 
@@ -148,37 +146,16 @@ _LOGIN_STEPS = {
     "/IAuthenticationService/BeginAuthSessionViaCredentials/v1": "the password check (BeginAuthSessionViaCredentials)",
     "/IAuthenticationService/UpdateAuthSessionWithSteamGuardCode/v1": "the Steam Guard code (UpdateAuthSessionWithSteamGuardCode)",
     "/IAuthenticationService/PollAuthSessionStatus/v1": "polling the auth session (PollAuthSessionStatus)",
-    "/jwt/finalizelogin": "jwt/finalizelogin",
-    "/login/settoken": "setting the session cookies (login/settoken)",
+    "/IAuthenticationService/GenerateAccessTokenForApp/v1": "making an access token (GenerateAccessTokenForApp)",
+    "/ITwoFactorService/QueryTime/v1": "reading Steam's time (ITwoFactorService/QueryTime)",
+    "/": "checking the cookie session (the community page)",
 }
 
 
 def login_step_of(recorded: RecordedResponse | None) -> str:
     if recorded is None:
         return "its first request"
-    return _LOGIN_STEPS.get(recorded.path, f"{recorded.host}{recorded.path}")
-
-
-class FixedLoginExecutor(LoginExecutor):
-    """steampy's login, with the headers live Steam requires on finalizelogin."""
-
-    def _finalize_login(self) -> requests.Response:
-        sessionid = self.session.cookies.get("sessionid", domain=COMMUNITY_DOMAIN)
-        if not sessionid:
-            raise LoginStepFailed("jwt/finalizelogin", "no sessionid cookie from steamcommunity.com")
-        data = {"nonce": self.refresh_token, "sessionid": sessionid, "redir": f"{SteamUrl.COMMUNITY_URL}/login/home/?goto="}
-        # Since 2025-02-12 Steam answers 403 here without these (steampy #431, #435).
-        headers = {"Origin": SteamUrl.COMMUNITY_URL, "Referer": f"{SteamUrl.COMMUNITY_URL}/"}
-        response = self.session.post(f"{SteamUrl.LOGIN_URL}/jwt/finalizelogin", data=data, headers=headers)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if response.status_code != 200 or not isinstance(body, dict) or not body.get("transfer_info"):
-            error = body.get("error") if isinstance(body, dict) else None
-            detail = f"HTTP {response.status_code}" + (f", Steam error {error}" if error is not None else "")
-            raise LoginStepFailed("jwt/finalizelogin", detail, status=response.status_code, eresult=error)
-        return response
+    return _LOGIN_STEPS.get(recorded.path.rstrip("/") or "/", f"{recorded.host}{recorded.path}")
 
 
 def steam_login_secure_parts(value: str) -> tuple[str, str] | None:
@@ -233,6 +210,9 @@ class AstroSteamClient(SteamClient):
         self.steam_guard = {"steamid": "", "shared_secret": shared_secret or "", "identity_secret": identity_secret or ""}
         self.recorder = ResponseRecorder()
         self._session.hooks["response"].append(self.recorder)
+        # Steam renders dates in the viewer's time zone: GMT makes every hold date parse the same.
+        self._session.cookies.set("timezoneOffset", "0,0", domain=COMMUNITY_DOMAIN, path="/")
+        self._session.cookies.set("Steam_Language", "english", domain=COMMUNITY_DOMAIN, path="/")
 
     @property
     def session(self) -> requests.Session:
@@ -264,22 +244,21 @@ class AstroSteamClient(SteamClient):
             raise ValueError("Access token not found in steamLoginSecure cookie")
         return parts[1]
 
-    def login_with_password(self) -> None:
-        """steampy's SteamClient.login, minus its is_session_alive shortcut, with FixedLoginExecutor."""
-        self._session.cookies.set("steamRememberLogin", "true")
-        FixedLoginExecutor(self.username, self._password, self.steam_guard["shared_secret"], self._session).login()
+    def log_in_with_access_token(self, steam_id: int, access_token: str) -> datetime | None:
+        """The community session of a mobile-app access token, built locally as the
+        Steam mobile app does: `steamLoginSecure=<steamid>||<token>` and any 24-hex
+        `sessionid` (Steam only checks that the form repeats the cookie); no
+        finalizelogin. Returns when the access token ends (None when it says not)."""
+        value = f"{int(steam_id)}%7C%7C{access_token}"
+        sessionid = secrets.token_hex(12)
+        for domain in (COMMUNITY_DOMAIN, STORE_DOMAIN):
+            self._session.cookies.set("steamLoginSecure", value, domain=domain, path="/", secure=True)
+            self._session.cookies.set("sessionid", sessionid, domain=domain, path="/", secure=True)
         self._finish_login()
-
-    def login_with_refresh_token(self, refresh_token: str) -> None:
-        """The tail of steampy's login (finalize, settoken redirects, cookie copies) from a token."""
-        self._session.cookies.set("steamRememberLogin", "true")
-        # Primes sessionid and steamCountry, as steampy's login does first.
-        self._session.post(SteamUrl.COMMUNITY_URL)
-        executor = FixedLoginExecutor(self.username, "", self.steam_guard["shared_secret"], self._session)
-        executor.refresh_token = refresh_token
-        executor._perform_redirects(executor._finalize_login().json())
-        executor.set_sessionid_cookies()
-        self._finish_login()
+        try:
+            return read_token(access_token).expires_at
+        except NotASteamToken:
+            return None
 
     def login_with_cookies(self, cookies: dict[str, str]) -> None:
         """An operator-provided browser session: steamLoginSecure (+ sessionid) on the right domains."""
@@ -321,31 +300,3 @@ class AstroSteamClient(SteamClient):
                 secure=cookie["secure"], expires=cookie["expires"],
             )
         self._finish_login()
-
-
-class FixedConfirmationExecutor(ConfirmationExecutor):
-    """steampy's mobile confirmations, told apart from a lost session, matched by creator_id."""
-
-    def _get_confirmations(self) -> list[Confirmation]:
-        response = self._fetch_confirmations_page()
-        if response.status_code != 200:
-            raise ConfirmationExpected
-        try:
-            entries = parse_confirmation_list(response.json())
-        except ValueError:
-            raise ConfirmationListError("mobileconf/getlist sent no JSON", needauth=False) from None
-        confirmations = []
-        for entry in entries:
-            confirmation = Confirmation(entry.id, entry.nonce)
-            confirmation.creator_id = entry.creator_id
-            confirmations.append(confirmation)
-        return confirmations
-
-    def _select_trade_offer_confirmation(self, confirmations: list[Confirmation], trade_offer_id: str) -> Confirmation:
-        # Steam's list carries the offer id (creator_id) for trade confirmations, as
-        # node-steamcommunity and ASF use; steampy instead loads every details page.
-        for confirmation in confirmations:
-            if getattr(confirmation, "creator_id", None) == str(trade_offer_id):
-                return confirmation
-        unnamed = [c for c in confirmations if getattr(c, "creator_id", None) is None]
-        return super()._select_trade_offer_confirmation(unnamed, trade_offer_id)

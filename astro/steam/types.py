@@ -225,8 +225,14 @@ class SteamGateway(Protocol):
         """Send one offer giving `assets`; `message` carries the caller's unique tag.
         Raises SteamAmbiguousError when Steam may have created the offer anyway."""
 
+    def confirm_offers(self, offer_ids: list[str]) -> set[str]:
+        """Mobile-confirm our offers in one batch (state 9 -> 2): the ids confirmed now,
+        including those already past their confirmation. At most one round per
+        STEAM_CONFIRMATION_PACING_SECONDS per bot; the rest are not confirmed (yet)."""
+
     def confirm_offer(self, offer_id: str) -> None:
-        """Mobile-confirm our offer with the identity secret (state 9 -> 2)."""
+        """Mobile-confirm one offer (state 9 -> 2); idempotent. Raises `confirmation_not_ready`
+        while Steam lists no confirmation for it, `not_found`/`invalid_state` when it ended."""
 
     def get_offer(self, offer_id: str) -> TradeOffer | None:
         """One offer (access token, not API key: CS2 offers are invisible to keys)."""

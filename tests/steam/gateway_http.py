@@ -97,15 +97,20 @@ class ProbeServer:
 # ----------------------------------------------------------- gateway helpers
 def fresh_gateway(**changes):
     """A gateway for the current settings (the `steam_sandbox` fixture points them at
-    the sandbox) with fast retries, after forgetting any cached session."""
-    from dataclasses import replace
+    the sandbox) with fast retries, after forgetting any cached session. `changes`
+    name fields of GatewayConfig or of its SessionConfig."""
+    from dataclasses import fields, replace
 
     from django.core.cache import cache
 
     from astro.steam.gateway import GatewayConfig, RetryPolicy, SteampyGateway
+    from astro.steam.session import SessionConfig
 
     retry = changes.pop("retry", RetryPolicy(attempts=3, base_delay=0.01, max_delay=2))
-    config = replace(GatewayConfig.from_settings(), **changes)
+    session_fields = {f.name for f in fields(SessionConfig)}
+    base = GatewayConfig.from_settings()
+    session = replace(base.session, **{k: v for k, v in changes.items() if k in session_fields})
+    config = replace(base, session=session, **{k: v for k, v in changes.items() if k not in session_fields})
     cache.delete(config.session_key)
     return SteampyGateway(config, retry=retry)
 
@@ -113,3 +118,27 @@ def fresh_gateway(**changes):
 def logins(sandbox, since: int = 0) -> int:
     """How many password logins the sandbox has seen since request `since`."""
     return len(sandbox.requests_log(since=since, path_prefix="/IAuthenticationService/BeginAuthSessionViaCredentials"))
+
+
+def child_database_url() -> str:
+    """The URL of pytest-django's test database, for child processes (they would use the
+    development database's name otherwise)."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = quote(s["USER"] or "", safe="")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"], safe="")
+    host = quote(s.get("HOST") or "127.0.0.1", safe="")
+    return f"postgresql://{auth}@{host}:{s.get('PORT') or 5432}/{s['NAME']}"
+
+
+def stored_refresh_token(steam_id: int) -> str | None:
+    """The bot's refresh token as the gateway stored it (decrypted), or None."""
+    from astro.core import crypto
+    from astro.steam.models import BotSession
+
+    row = BotSession.objects.filter(steam_id=steam_id).first()
+    return crypto.decrypt(row.refresh_token_encrypted) if row and row.refresh_token_encrypted else None

@@ -18,7 +18,7 @@ def test_one_gateway_per_settings(settings):
     settings.STEAM_SANDBOX_URL = "http://127.0.0.1:2"
     second = get_gateway()
     assert second is not first
-    assert second.config.sandbox_url == "http://127.0.0.1:2"
+    assert second.config.session.sandbox_url == "http://127.0.0.1:2"
     assert get_gateway() is second
 
 
@@ -56,7 +56,9 @@ def test_config_from_settings_and_secrets_out_of_repr(settings):
 
     assert config.inventories == ((730, 2), (440, 2))
     assert config.page_size == 500
-    assert config.password == "hunter2-password"
+    assert config.session.password == "hunter2-password"
+    assert (config.inventory_pacing, config.confirmation_pacing) == (
+        settings.STEAM_INVENTORY_PACING_SECONDS, settings.STEAM_CONFIRMATION_PACING_SECONDS)
     text = repr(config) + str(config)
     for secret in ("hunter2-password", "shared-secret-value", "identity-secret-value", "api-key-value",
                    "refresh-token-value", "cookie-value"):

@@ -11,6 +11,9 @@ from astro.steam.gateway import RetryPolicy
 from tests.steam.gateway_http import fresh_gateway, logins
 from tests.steam.test_parsing import FIXTURES
 
+# Logging in reads and writes the bot's row in bot_sessions.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def gateway(sandbox):

@@ -13,8 +13,12 @@ from astro.steam.errors import (
     SteamSessionExpired,
     SteamTransientError,
 )
+from astro.steam.models import BotSession
 from astro.steam.types import AssetRef, OfferState
 from tests.steam.gateway_http import fresh_gateway, logins
+
+# Logging in reads and writes the bot's row in bot_sessions.
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -186,17 +190,73 @@ def test_401_on_send_renews_the_session_and_sends_nothing(sandbox, gateway, user
     assert gateway.send_offer(trade_url=user["tradeUrl"], assets=assets, message="astro:t").offer_id
 
 
-def test_trade_protection_acknowledgement(sandbox, gateway, user):
-    sandbox.set_config(requireTradeAcknowledgement=True)
-    assets = bot_assets(sandbox)
+def acknowledgements(sandbox, since=0):
+    return sandbox.requests_log(since=since, path_prefix="/trade/new/acknowledge")
+
+
+def steam_forgets_the_acknowledgement(sandbox):
+    sandbox.call("POST", "/sandbox/bots/bot/trade-protection", {"acknowledged": False})
+
+
+def test_trade_protection_is_acknowledged_once_per_bot_before_its_first_send(sandbox, gateway, user):
+    sandbox.set_config(requireTradeAcknowledgement=True, tradeAcknowledgementSymptom="send")
+
+    assert gateway.send_offer(trade_url=user["tradeUrl"], assets=bot_assets(sandbox), message="astro:t").offer_id
+
+    (ack,) = acknowledgements(sandbox)
+    assert ack["method"] == "POST" and ack["status"] == 200
+    assert [r["status"] for r in sends(sandbox)] == [200]
+    assert BotSession.objects.get(steam_id=sandbox.bot.steam_id).trade_protection_acknowledged_at is not None
+    # Remembered in the bot's row: another process sends without acknowledging again.
+    other = fresh_gateway()
+    assert other.send_offer(trade_url=user["tradeUrl"], assets=bot_assets(sandbox), message="astro:u").offer_id
+    assert len(acknowledgements(sandbox)) == 1
+    gateway.acknowledge_trade_protection()  # harmless when done already
+    assert sandbox.call("GET", "/sandbox/bots/bot/trade-protection")["acknowledged"] is True
+
+
+def test_a_plain_15_is_met_by_acknowledging_again_and_one_more_send(sandbox, gateway, user):
+    sandbox.set_config(requireTradeAcknowledgement=True, tradeAcknowledgementSymptom="send")
+    gateway.send_offer(trade_url=user["tradeUrl"], assets=bot_assets(sandbox), message="astro:t")
+    steam_forgets_the_acknowledgement(sandbox)
+    mark = sandbox.last_request_seq()
+
+    sent = gateway.send_offer(trade_url=user["tradeUrl"], assets=bot_assets(sandbox), message="astro:again")
+
+    assert sandbox.offer(sent.offer_id)["message"] == "astro:again"
+    assert [r["status"] for r in sends(sandbox, mark)] == [500, 200]
+    assert len(acknowledgements(sandbox, mark)) == 1
+
+
+def test_a_15_that_persists_after_acknowledging_is_the_users_side(sandbox, gateway, user):
+    gateway.send_offer(trade_url=user["tradeUrl"], assets=bot_assets(sandbox), message="astro:t")
+    sandbox.update_user(user["steamId"], tradeToken="new")  # the trade URL Astro has is stale now
+    mark = sandbox.last_request_seq()
+
     with pytest.raises(SteamPermanentError) as refused:
-        gateway.send_offer(trade_url=user["tradeUrl"], assets=assets, message="astro:t")
-    assert refused.value.code == "access_denied"
+        gateway.send_offer(trade_url=user["tradeUrl"], assets=bot_assets(sandbox), message="astro:t")
 
-    gateway.acknowledge_trade_protection()
-    gateway.acknowledge_trade_protection()  # harmless twice
+    assert (refused.value.code, refused.value.eresult) == ("access_denied", 15)
+    assert [r["status"] for r in sends(sandbox, mark)] == [500, 500]  # one more try, never a third
+    assert len(acknowledgements(sandbox, mark)) == 1
+    assert len(sandbox.offers(partner=user["steamId"])) == 1  # the first one only
 
-    assert gateway.send_offer(trade_url=user["tradeUrl"], assets=assets, message="astro:t").offer_id
+
+def test_a_refused_confirmation_is_met_by_acknowledging_again_and_one_more_round(sandbox, gateway, user):
+    sandbox.set_config(requireTradeAcknowledgement=True, tradeAcknowledgementSymptom="confirmations")
+    first = gateway.send_offer(trade_url=user["tradeUrl"], assets=bot_assets(sandbox), message="astro:t")
+    gateway.confirm_offer(first.offer_id)
+    second = gateway.send_offer(trade_url=user["tradeUrl"], assets=bot_assets(sandbox), message="astro:u")
+    steam_forgets_the_acknowledgement(sandbox)
+    mark = sandbox.last_request_seq()
+
+    gateway.confirm_offer(second.offer_id)
+
+    assert sandbox.offer(second.offer_id)["state"] == 2
+    ops = sandbox.requests_log(since=mark, path_prefix="/mobileconf/")
+    assert [r["path"] for r in ops] == ["/mobileconf/getlist", "/mobileconf/multiajaxop", "/mobileconf/ajaxop",
+                                        "/mobileconf/getlist", "/mobileconf/multiajaxop"]
+    assert len(acknowledgements(sandbox, mark)) == 1
 
 
 def test_cancel_is_idempotent(sandbox, gateway, user):

@@ -7,15 +7,18 @@ import os
 import subprocess
 import sys
 import time
-from urllib.parse import unquote
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 
 from astro.steam.errors import SteamAuthError, SteamTransientError
+from astro.steam.models import BotSession
 from astro.steam.gateway import GatewayConfig, RetryPolicy
-from tests.steam.gateway_http import fresh_gateway, logins
+from tests.steam.gateway_http import child_database_url, fresh_gateway, logins, stored_refresh_token
+
+# Logging in reads and writes the bot's row in bot_sessions.
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -73,14 +76,20 @@ def _session_cookie(gateway, name: str) -> str:
     return value
 
 
-def test_refresh_token_login(sandbox, gateway):
+def test_operator_mobile_refresh_token_login(sandbox, gateway):
+    # A mobile-app refresh token, as steamguard-cli or Astro's own login issue one.
     gateway.ensure_session()
-    refresh = unquote(_session_cookie(gateway, "steamRefresh_steam")).split("||")[1]
+    refresh = stored_refresh_token(sandbox.bot.steam_id)
+    BotSession.objects.all().delete()
 
     operator = fresh_gateway(username="operator-refresh", password=None, refresh_token=refresh)
     sandbox.add_items(count=3)
     assert len(operator.fetch_inventory(730, 2).items) == 3
     assert operator.login_path == "refresh_token"
+    assert logins(sandbox) == 1  # the password was sent once, by the first gateway
+    # Stored encrypted on first use: the next login needs neither the setting nor the password.
+    assert stored_refresh_token(sandbox.bot.steam_id)
+    assert BotSession.objects.get().refresh_token_encrypted != refresh
 
 
 def test_cookie_login_and_fallback_when_the_cookies_died(sandbox, gateway):
@@ -147,9 +156,11 @@ print(gateway.bot_steam_id)
 """
 
 
+@pytest.mark.django_db(transaction=True)  # the processes write the bot's row where this test can see it
 def test_processes_log_in_once_under_the_redis_lock(sandbox, tmp_path):
     cache.delete(GatewayConfig.from_settings().session_key)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "STEAM_MODE": "sandbox"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "STEAM_MODE": "sandbox",
+           "DATABASE_URL": child_database_url()}
     procs = [
         subprocess.Popen([sys.executable, "-c", CONCURRENT_LOGIN, str(tmp_path), str(i)], cwd=settings.BASE_DIR,
                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -177,12 +188,13 @@ def test_no_secret_reaches_the_logs_or_the_errors(sandbox, caplog):
     slow.ensure_session()
     with pytest.raises(SteamTransientError) as timed_out:
         slow.get_sent_offers()  # the URL of this timed-out request carries the access token
+    BotSession.objects.all().delete()  # else the stored refresh token logs in, and the password is never sent
     bad = fresh_gateway(password="wrong-password-value")
     with pytest.raises(SteamAuthError) as failed:
         bad.ensure_session()
 
     text = caplog.text + str(timed_out.value) + str(failed.value)
-    c = gateway.config
+    c = gateway.config.session
     for secret in (c.password, c.shared_secret, c.identity_secret, c.api_key, access_token,
                    slow.steam_session.current().client.access_token, "wrong-password-value"):
         assert secret and secret not in text

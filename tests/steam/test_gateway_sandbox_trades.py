@@ -11,6 +11,9 @@ from astro.steam.errors import SteamPermanentError, SteamRateLimited
 from astro.steam.types import AssetRef, OfferState, TradeStatusCode
 from tests.steam.gateway_http import fresh_gateway
 
+# Logging in reads and writes the bot's row in bot_sessions.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def gateway(sandbox):

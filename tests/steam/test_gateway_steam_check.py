@@ -15,6 +15,9 @@ from django.core.management import CommandError, call_command
 from astro.steam.gateway import GatewayConfig
 from tests.steam.test_parsing import FIXTURES
 
+# Logging in reads and writes the bot's row in bot_sessions.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def no_cached_session(sandbox):

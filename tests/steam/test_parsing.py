@@ -8,7 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from astro.steam import descriptions, parsing
 from astro.steam.errors import SteamPermanentError, SteamTransientError

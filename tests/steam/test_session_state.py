@@ -12,6 +12,9 @@ from astro.steam.gateway import GatewayConfig
 from astro.steam.session import SessionConfig
 from tests.steam.gateway_http import fresh_gateway
 
+# Logging in reads and writes the bot's row in bot_sessions.
+pytestmark = pytest.mark.django_db
+
 
 def test_no_cached_session_is_none_and_nothing_is_asked_of_steam(sandbox):
     cache.delete(GatewayConfig.from_settings().session_key)
@@ -41,7 +44,7 @@ def test_the_key_is_the_gateways(settings):
     settings.STEAM_SANDBOX_URL = "http://127.0.0.1:5"
     settings.STEAM_USERNAME = "bot-name"
     assert SessionConfig.from_settings().cache_key == GatewayConfig.from_settings().session_key
-    assert GatewayConfig.from_settings().session_config == SessionConfig.from_settings()
+    assert GatewayConfig.from_settings().session == SessionConfig.from_settings()
 
 
 def test_a_cache_error_is_the_callers_to_report(monkeypatch):

@@ -8,27 +8,28 @@ the right thing.
 from __future__ import annotations
 
 import pytest
-import requests
 from django.core.cache import cache
 from steampy import guard
 from steampy.client import SteamClient
 from steampy.confirmation import ConfirmationExecutor
-from steampy.login import LoginExecutor
 from steampy.models import GameOptions, TradeOfferState
 
 from astro.steam import parsing
 from astro.steam.errors import SteamAmbiguousError, SteamPermanentError, SteamSessionExpired
+from astro.steam.confirmations import MobileConfirmations
 from astro.steam.gateway import GatewayConfig, RetryPolicy, SteampyGateway
+from astro.steam.session import SessionConfig
 from astro.steam.steampy_fixes import (
     AstroSteamClient,
-    FixedConfirmationExecutor,
-    FixedLoginExecutor,
     LoginStepFailed,
     check_steampy_version,
 )
 from astro.steam.transport import mount_transport
 from astro.steam.types import AssetRef, OfferState
 from tests.steam.gateway_http import Canned, ProbeServer
+
+# Logging in reads and writes the bot's row in bot_sessions.
+pytestmark = pytest.mark.django_db
 
 BOT = 76561198080179568
 IDENTITY_SECRET = "GQP46b73Ws7gr8GmZFR0sDuau5c="
@@ -56,10 +57,12 @@ def steampy_client(probe) -> AstroSteamClient:
 def gateway(probe):
     """A real gateway, logged in with operator cookies against the probe."""
     config = GatewayConfig(
-        mode="sandbox", sandbox_url=probe.url, username="probe-bot", password=None, shared_secret=None,
-        identity_secret=IDENTITY_SECRET, api_key=None, refresh_token=None,
-        login_cookies=f"steamLoginSecure={BOT}%7C%7C{ACCESS}; sessionid=0123456789abcdef01234567",
-        inventories=((730, 2),), timeout=0.5, page_size=1000, currency=1,
+        session=SessionConfig(
+            mode="sandbox", sandbox_url=probe.url, username="probe-bot", password=None, shared_secret=None,
+            identity_secret=IDENTITY_SECRET, api_key=None, refresh_token=None,
+            login_cookies=f"steamLoginSecure={BOT}%7C%7C{ACCESS}; sessionid=0123456789abcdef01234567", timeout=0.5,
+        ),
+        inventories=((730, 2),), page_size=1000, currency=1, inventory_pacing=0, confirmation_pacing=0,
     )
     cache.delete(config.session_key)
     yield SteampyGateway(config, retry=RetryPolicy(attempts=1))
@@ -68,47 +71,6 @@ def gateway(probe):
 
 def test_steampy_version_is_the_one_the_fixes_were_written_for():
     check_steampy_version()
-
-
-# ------------------------------------------------- finalizelogin Origin/Referer
-FINALIZE_OK = {"steamID": str(BOT), "transfer_info": [
-    {"url": "https://steamcommunity.com/login/settoken", "params": {"nonce": "n", "auth": "a"}}]}
-
-
-def test_finalizelogin_headers(probe):
-    probe.route("login.steampowered.com", "/jwt/finalizelogin", body=FINALIZE_OK)
-    session = requests.Session()
-    mount_transport(session, mode="sandbox", sandbox_url=probe.url, timeout=5)
-    session.cookies.set("sessionid", "abc", domain="steamcommunity.com", path="/")
-
-    for executor_class in (LoginExecutor, FixedLoginExecutor):
-        executor = executor_class("bot", "pw", "c2VjcmV0", session)
-        executor.refresh_token = "refresh-jwt"
-        executor._finalize_login()
-
-    stock, fixed = probe.requests
-    # steampy 1.2.0 sends neither header; live Steam answers 403 without them.
-    assert "Origin" not in stock.headers and "Referer" not in stock.headers
-    assert fixed.headers["Origin"] == "https://steamcommunity.com"
-    assert fixed.headers["Referer"] == "https://steamcommunity.com/"
-    assert fixed.form == stock.form == {
-        "nonce": ["refresh-jwt"], "sessionid": ["abc"], "redir": ["https://steamcommunity.com/login/home/?goto="]}
-
-
-def test_finalizelogin_failure_names_the_step(probe):
-    probe.route("login.steampowered.com", "/jwt/finalizelogin", status=403, body="<html>Forbidden</html>")
-    session = requests.Session()
-    mount_transport(session, mode="sandbox", sandbox_url=probe.url, timeout=5)
-    session.cookies.set("sessionid", "abc", domain="steamcommunity.com", path="/")
-
-    stock = LoginExecutor("bot", "pw", "c2VjcmV0", session)
-    with pytest.raises(ValueError):  # steampy: JSONDecodeError, no step named
-        stock._finalize_login().json()
-    fixed = FixedLoginExecutor("bot", "pw", "c2VjcmV0", session)
-    with pytest.raises(LoginStepFailed) as failed:
-        fixed._finalize_login()
-    assert failed.value.step == "jwt/finalizelogin"
-    assert failed.value.status == 403
 
 
 # ----------------------------------------------------- count=5000, no paging
@@ -229,24 +191,31 @@ def test_needauth_is_told_apart_from_other_failures(probe):
 
     with pytest.raises(KeyError):  # steampy reads ['conf'] of the needauth answer
         ConfirmationExecutor(IDENTITY_SECRET, str(BOT), client.session)._get_confirmations()
-    with pytest.raises(parsing.ConfirmationListError) as error:
-        FixedConfirmationExecutor(IDENTITY_SECRET, str(BOT), client.session)._get_confirmations()
-    assert error.value.needauth is True
+    with pytest.raises(SteamSessionExpired):
+        MobileConfirmations(IDENTITY_SECRET).pending_offers(client, 1617591917)
 
 
-def test_confirmation_matched_by_creator_id_without_details_pages(probe):
+def test_confirmations_in_one_batch_matched_by_creator_id_without_details_pages(probe):
     probe.route("steamcommunity.com", "/mobileconf/getlist", body={"success": True, "conf": [
         {"type": 2, "id": "1", "nonce": "n1", "creator_id": "111"},
-        {"type": 2, "id": "2", "nonce": "n2", "creator_id": "222"}]})
-    probe.route("steamcommunity.com", "/mobileconf/ajaxop", body={"success": True})
+        {"type": 2, "id": "2", "nonce": "n2", "creator_id": "222"},
+        {"type": 3, "id": "3", "nonce": "n3", "creator_id": "333"}]})  # a market listing, not ours to confirm
+    probe.route("steamcommunity.com", "/mobileconf/multiajaxop", body={"success": True})
     client = steampy_client(probe)
+    client.steam_guard["steamid"] = str(BOT)
+    confirmations = MobileConfirmations(IDENTITY_SECRET)
 
-    result = FixedConfirmationExecutor(IDENTITY_SECRET, str(BOT), client.session).send_trade_allow_request("222")
+    pending = confirmations.pending_offers(client, 1617591917)
+    assert [e.creator_id for e in pending] == ["111", "222"]
+    assert confirmations.allow_all(client, pending, 1617591918) is True
 
-    assert result == {"success": True}
-    assert [r.path for r in probe.requests] == ["/mobileconf/getlist", "/mobileconf/ajaxop"]
-    ajaxop = probe.requests[1].query
-    assert (ajaxop["op"], ajaxop["cid"], ajaxop["ck"], ajaxop["tag"]) == (["allow"], ["2"], ["n2"], ["allow"])
+    getlist, multi = probe.requests
+    assert (getlist.method, getlist.query["tag"], getlist.query["t"]) == ("GET", ["conf"], ["1617591917"])
+    # The key of steamguard-cli's vector for this secret, time and tag.
+    assert getlist.query["k"] == [guard.generate_confirmation_key(IDENTITY_SECRET, "conf", 1617591917).decode()]
+    assert multi.method == "POST" and multi.headers["Origin"] == "https://steamcommunity.com"
+    assert (multi.form["op"], multi.form["cid[]"], multi.form["ck[]"]) == (["allow"], ["1", "2"], ["n1", "n2"])
+    assert multi.form["k"] == [guard.generate_confirmation_key(IDENTITY_SECRET, "allow", 1617591918).decode()]
 
 
 # ------------------------------------------------ login_cookies / access token
