@@ -150,6 +150,24 @@ UPDATE sync_present p
    AND g.direction = 'given' AND g.app_id = p.app_id AND g.other_asset_id = p.recv_other_asset_id
    AND i.status IN ('available', 'quarantined', 'delivered', 'missing', 'removed');
 
+-- Steam moved an item of ours within the bot's inventories under a new asset id (CS2
+-- trade protection ending: context 16 -> 2; whether the id survives is unknown, so
+-- both are handled): the bot's own trade history names our old asset as the other
+-- side of the new one. The same row follows it, keeping its status and assignment
+-- (a reserved item may be waiting for exactly this).
+UPDATE sync_present p
+   SET action = 'update', item_id = i.id, item_status = i.status, relinked_from_asset_id = i.steam_asset_id,
+       changed = array_remove(ARRAY['steam_asset_id',
+           CASE WHEN i.steam_context_id IS DISTINCT FROM p.context_id THEN 'steam_context_id' END,
+           CASE WHEN i.steam_class_id IS DISTINCT FROM d.class_id THEN 'steam_class_id' END,
+           CASE WHEN i.steam_instance_id IS DISTINCT FROM d.instance_id THEN 'steam_instance_id' END,
+           CASE WHEN i.tradable IS DISTINCT FROM p.tradable THEN 'tradable' END,
+           CASE WHEN i.tradable_after IS DISTINCT FROM p.tradable_after THEN 'tradable_after' END
+       ]::text[], NULL)
+  FROM items i, sync_desc d
+ WHERE p.action = 'add' AND p.recv_other_asset_id IS NOT NULL AND d.dkey = p.dkey
+   AND i.steam_app_id = p.app_id AND i.steam_asset_id = p.recv_other_asset_id;
+
 -- Two new assets claiming one old item (contradictory evidence): only one relinks.
 UPDATE sync_present p SET action = 'add', item_id = NULL, item_status = NULL, relinked_from_asset_id = NULL,
        changed = ARRAY[]::text[]
@@ -176,7 +194,8 @@ LEFT JOIN (SELECT DISTINCT ON (app_id, asset_id) * FROM sync_trade WHERE directi
            ORDER BY app_id, asset_id, time_init DESC NULLS LAST) g
        ON g.app_id = i.steam_app_id AND g.asset_id = i.steam_asset_id
 WHERE c.side = 'vanished'
-  AND NOT EXISTS (SELECT 1 FROM sync_present p WHERE p.action = 'relink' AND p.item_id = i.id);
+  -- Followed to a new asset id (relinked or moved): not gone.
+  AND NOT EXISTS (SELECT 1 FROM sync_present p WHERE p.action IN ('relink', 'update') AND p.item_id = i.id);
 """
 
 PLAN_COUNTS = """

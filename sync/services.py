@@ -235,16 +235,11 @@ def _fetch(*, gateway, first_import: bool, on_progress: SyncProgress | None) -> 
         if on_progress is not None:
             def callback(pages, items, total, _app=app_id, _context=context_id):
                 on_progress(_app, _context, pages, items, total)
-        inventory = gateway.fetch_inventory(app_id, context_id, on_page=callback)
-        if inventory.total_count is not None and len(inventory.items) < inventory.total_count:
-            # The gateway promises a whole inventory or an error; a short list
-            # here would read as hundreds of vanished items.
-            raise _FetchRefused(
-                "partial_inventory",
-                f"Steam reported {inventory.total_count} items in {app_id}/{context_id} but only "
-                f"{len(inventory.items)} were read; nothing was applied.",
-            )
-        inventories.append(inventory)
+        # The gateway returns only reads whose paging ended (more_items false): a
+        # total_inventory_count above the assets listed is CS2 counting items it does
+        # not show (trade-protected or hidden ones), not a short read. Whatever that
+        # read would make vanish is still weighed by the removal thresholds.
+        inventories.append(gateway.fetch_inventory(app_id, context_id, on_page=callback))
     trades = []
     if not first_import:
         last_good = (

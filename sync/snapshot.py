@@ -208,6 +208,8 @@ def _flatten(inventories: Iterable[Inventory], snapshot: Snapshot) -> None:
         snapshot.inventories.append({
             "app_id": inventory.app_id, "context_id": inventory.context_id, "count": len(inventory.items),
             "total_count": inventory.total_count, "pages": inventory.pages,
+            # Counted by Steam but not listed (CS2's protected or hidden items).
+            "unlisted": max((inventory.total_count or 0) - len(inventory.items), 0),
         })
         for item in inventory.items:
             # The names are part of the key as a cheap guard against a contradictory answer.

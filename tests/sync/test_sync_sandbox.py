@@ -273,3 +273,40 @@ def test_a_nul_in_an_items_steam_text_is_stripped_and_recorded_not_a_failed_sync
     assert log.error_details["nul_stripped_count"] == 1
     # The next run is unchanged: the stripped text is what Astro keeps, not a difference.
     assert sync().items_updated_count == 0
+
+
+@ONE_INVENTORY
+def test_cs2_items_counted_but_not_listed_do_not_fail_the_sync(sandbox):
+    # CS2 answers success with fewer assets than total_inventory_count (protected or
+    # hidden items counted, not listed): the read is whole once paging ended.
+    sandbox.generate_inventory(10, seed=6)
+    sandbox.set_hidden_items(4)
+    log = sync()
+    assert log.sync_status == "success" and log.items_added_count == 10
+    [read] = log.error_details["inventories"]
+    assert (read["count"], read["total_count"], read["unlisted"]) == (10, 14, 4)
+
+
+@override_settings(STEAM_INVENTORIES=[(730, 2), (730, 16)])
+@pytest.mark.parametrize("keeps_asset_id", [True, False])
+def test_an_item_leaving_trade_protection_stays_the_same_row(sandbox, keeps_asset_id):
+    # Received CS2 items wait 7 days in context 16, then Steam moves them to 2, with the
+    # same asset id or (unverified) a new one that the bot's trade history shows.
+    sandbox.set_config(tradeProtection=True, tradeProtectionDays=7, protectionEndKeepsAssetId=keeps_asset_id)
+    sandbox.generate_inventory(2, seed=9)
+    sync()
+    user = sandbox.create_user("ignore")
+    [deposited] = sandbox.deposit(user["steamId"], count=1)["assets"]
+    assert deposited["newContextId"] == "16"
+    sync()
+    row = Item.objects.get(steam_asset_id=int(deposited["newAssetId"]))
+    assert (row.steam_context_id, row.tradable, row.received_via) == (16, False, "trade")
+
+    sandbox.advance_clock(8 * 24 * 3600)
+    log = sync()
+    assert log.sync_status == "success" and log.items_added_count == 0 and log.discrepancies_found == 0
+    row.refresh_from_db()
+    assert row.steam_context_id == 2 and row.tradable and row.status == "available"
+    assert row.steam_asset_id in steam_assets(sandbox)
+    assert (row.steam_asset_id == int(deposited["newAssetId"])) == keeps_asset_id
+    assert Item.objects.count() == 3
