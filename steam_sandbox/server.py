@@ -105,6 +105,8 @@ class SandboxApp:
                     fault, resp = {"kind": "request_filter"}, filtered
                 elif rate := state.take_fault("rate_limit", req.host, req.path, req.method):
                     fault, resp = rate, steam.null(429)
+                    if rate.get("retryAfterSeconds"):
+                        resp.header("Retry-After", str(rate["retryAfterSeconds"]))
                 elif err := state.take_fault("server_error", req.host, req.path, req.method):
                     fault, resp = err, _server_error(req, err)
                 else:

@@ -37,6 +37,9 @@ DEFAULT_CONFIG = {
     "inventoryCountLimit": 1000,
     # `count` when the request has none.
     "inventoryDefaultCount": 75,
+    # An inventory page sooner than this after the previous one (anyone's) answers
+    # 429 `null` (0: never); Steam's clients keep about 4 s between pages.
+    "inventoryMinIntervalSeconds": 0,
     # CS2 items the bot receives land in context 16, trade-protected for
     # `tradeProtectionDays`, then move to context 2 (Steam since July 2025) keeping
     # their asset id, or under a new one that the trade history shows as a trade.
@@ -103,6 +106,7 @@ _TYPES: dict[str, tuple] = {
     "revertTouchesTimeUpdated": (_BOOL,),
     "inventoryCountLimit": (_INT, 1, 1_000_000),
     "inventoryDefaultCount": (_INT, 1, 1_000_000),
+    "inventoryMinIntervalSeconds": (_INT, 0, 3600),
     "tradeProtection": (_BOOL,),
     "tradeProtectionDays": (_INT, 0, 365),
     "protectionEndKeepsAssetId": (_BOOL,),

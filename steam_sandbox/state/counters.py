@@ -34,6 +34,8 @@ class CallCounters:
         self.last_listing: dict[int, int] = {}
         # bot steamid -> (the visit before the current listing, the current listing's number)
         self.listing_visit: dict[int, tuple[int | None, int]] = {}
+        # endpoint -> real time of its last call by anyone (pacing per host)
+        self.host_last: dict[str, float] = {}
 
     def count(self, bot: int, endpoint: str) -> int:
         """One more call; answers how many there were, this one included."""
@@ -47,6 +49,13 @@ class CallCounters:
             entry["last"] = now
         entry["count"] += 1
         return entry["count"]
+
+    def host_call(self, endpoint: str) -> float | None:
+        """One more call of `endpoint` by anyone; seconds since the one before (None: first)."""
+        now = time.time()
+        before = self.host_last.get(endpoint)
+        self.host_last[endpoint] = now
+        return None if before is None else now - before
 
     def seconds_since_last(self, bot: int, endpoint: str) -> float | None:
         entry = self.by_bot.get(bot, {}).get(endpoint)

@@ -42,6 +42,8 @@ class Faults:
         for key in ("pathPrefix", "host"):
             if fault[key] is not None and not isinstance(fault[key], str):
                 raise bad_request(f"{key} must be a string", field=key)
+        if kind == "rate_limit" and spec.get("retryAfterSeconds") is not None:
+            fault["retryAfterSeconds"] = parse_int(spec["retryAfterSeconds"], "retryAfterSeconds", minimum=1, maximum=86400)
         if kind == "server_error":
             fault["status"] = parse_int(spec.get("status", 500), "status", minimum=500, maximum=599)
             fault["eresult"] = parse_int(spec.get("eresult", 55), "eresult", minimum=1)

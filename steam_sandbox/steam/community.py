@@ -48,6 +48,10 @@ def inventory(ctx: Ctx, owner: int, appid: int, contextid: int) -> Response:
         user = state.users.get(owner)
         if user is None or (user["private_inventory"] and viewer != owner):
             return null(403)
+    least = state.config["inventoryMinIntervalSeconds"]
+    since = state.counters.host_call("inventory")  # paced per host, whoever asks
+    if least and since is not None and since < least:
+        return null(429)
     raw_count = req.arg("count")
     count = state.config["inventoryDefaultCount"] if raw_count is None else to_int(raw_count)
     limit = state.config["inventoryCountLimit"]

@@ -135,3 +135,22 @@ def test_the_sandbox_reads_back_every_hold_text(text, now, expected):
     at = datetime.fromisoformat(now).replace(tzinfo=timezone.utc).timestamp()
 
     assert parse_hold_text(text, now=at) == datetime.fromisoformat(expected).replace(tzinfo=timezone.utc)
+
+
+# ---------------------------------------------------------------- pacing
+def test_inventory_pages_faster_than_the_pacing_get_429(sandbox, steam):
+    sandbox.generate_inventory(3)
+    sandbox.set_config(inventoryMinIntervalSeconds=30)
+
+    first = steam._session.get(f"https://steamcommunity.com/inventory/{BOT}/730/2", params={"count": 10})
+    second = steam._session.get(f"https://steamcommunity.com/inventory/{BOT}/730/2", params={"count": 10})
+
+    assert (first.status_code, second.status_code, second.text) == (200, 429, "null")
+
+
+def test_a_rate_limit_fault_can_say_retry_after(sandbox, steam):
+    sandbox.set_fault("rate_limit", count=1, pathPrefix="/inventory/", retryAfterSeconds=7)
+
+    limited = steam._session.get(f"https://steamcommunity.com/inventory/{BOT}/730/2", params={"count": 10})
+
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "7")
