@@ -16,7 +16,10 @@ from astro.core.api.plumbing import ApiView
 from astro.core.api.schema import (
     CURSOR_PARAMETERS, IDEMPOTENCY_KEY_PARAMETER, READ_ERRORS, WRITE_ERRORS, errors, filter_parameters,
 )
-from astro.core.api.serializers import StrictCharField, StrictRegexField, JsonObjectField, SteamIdField, StrictInputSerializer, StrictUUIDField, paginated
+from astro.core.api.serializers import (
+    JsonObjectField, SteamIdField, SteamIdInputField, StrictCharField, StrictInputSerializer, StrictRegexField,
+    StrictUUIDField, TradeUrlField, paginated,
+)
 from astro.core.api.views import ExternalSystemMismatch, paginate, path_uuid, query_filters
 from astro.integrations.idempotency import idempotent
 
@@ -63,7 +66,7 @@ class AssignmentOutput(serializers.Serializer):
 
 
 class AssignmentCreateInput(StrictInputSerializer):
-    userId = SteamIdField(help_text="The recipient's steamid64, as a string or an integer.")
+    userId = SteamIdInputField(help_text="The recipient's steamid64, as a string or an integer.")
     itemIds = serializers.ListField(
         child=StrictUUIDField(), allow_empty=False,
         help_text="Pool item ids; all are reserved or none. At most API_MAX_ITEMS_PER_ASSIGNMENT, no duplicates.",
@@ -76,8 +79,10 @@ class AssignmentCreateInput(StrictInputSerializer):
         required=False, max_bytes_setting="API_MAX_EXTERNAL_CONTEXT_BYTES",
         help_text="Any JSON object of yours (at most API_MAX_EXTERNAL_CONTEXT_BYTES), stored and returned as is.",
     )
-    tradeUrl = StrictCharField(
-        required=False, max_length=512, help_text="The user's trade URL; validated and stored on the user."
+    tradeUrl = TradeUrlField(
+        required=False, help_text="The user's trade URL, exactly as Steam shows it "
+        "(https://steamcommunity.com/tradeoffer/new/?partner=<accountid>&token=<token>), partner being this user's "
+        "account id (userId - 76561197960265728); stored as this system's URL for the user.",
     )
     priority = serializers.IntegerField(required=False, min_value=-1000, max_value=1000, help_text="Higher first.")
     reason = StrictCharField(required=False, max_length=2000, allow_blank=True)
@@ -160,7 +165,7 @@ class AssignmentListCreateApi(ApiView):
         responses={200: paginated(AssignmentOutput), **errors(*READ_ERRORS)},
     )
     def get(self, request):
-        queryset = assignment_list(external_system=self.client.slug, filters=query_filters(request))
+        queryset = assignment_list(external_system=self.client.slug, filters=query_filters(request, AssignmentFilter))
         return paginate(self, queryset, AssignmentOutput)
 
     @extend_schema(

@@ -39,4 +39,5 @@ class EventListApi(ApiView):
         responses={200: paginated(EventOutput), **errors(*READ_ERRORS)},
     )
     def get(self, request):
-        return paginate(self, event_list(external_system=self.client.slug, filters=query_filters(request)), EventOutput)
+        events = event_list(external_system=self.client.slug, filters=query_filters(request, EventFilter))
+        return paginate(self, events, EventOutput)

@@ -9,7 +9,9 @@ from rest_framework.response import Response
 
 from astro.core.api.plumbing import ApiView
 from astro.core.api.schema import CURSOR_PARAMETERS, READ_ERRORS, WRITE_ERRORS, errors, filter_parameters
-from astro.core.api.serializers import StrictCharField, SteamIdField, StrictInputSerializer, paginated
+from astro.core.api.serializers import (
+    STEAM_ID64_EXACT_PATTERN, SteamIdField, StrictInputSerializer, TradeUrlField, paginated,
+)
 from astro.core.api.views import paginate, path_steam_id, path_uuid, query_filters
 from astro.core.errors import NotFound
 from items.selectors import ItemFilter, item_get, item_list
@@ -58,7 +60,7 @@ class ItemListApi(ApiView):
         responses={200: paginated(ItemOutput), **errors(*READ_ERRORS)},
     )
     def get(self, request):
-        return paginate(self, item_list(filters=query_filters(request)), ItemOutput)
+        return paginate(self, item_list(filters=query_filters(request, ItemFilter)), ItemOutput)
 
 
 class ItemDetailApi(ApiView):
@@ -99,16 +101,13 @@ class UserOutput(serializers.Serializer):
 
 
 class UserUpdateInput(StrictInputSerializer):
-    tradeUrl = StrictCharField(
-        max_length=512,
-        help_text="https://steamcommunity.com/tradeoffer/new/?partner=<accountid>&token=<token>; "
-        "partner must be this user's account id (steamId - 76561197960265728).",
-    )
+    tradeUrl = TradeUrlField()
     read_only_names = frozenset(UserOutput().fields) - {"tradeUrl"}
 
 
 STEAM_ID_PATH = OpenApiParameter(
-    "steam_id", str, OpenApiParameter.PATH, pattern=r"^[0-9]{17}$", description="The user's steamid64."
+    "steam_id", str, OpenApiParameter.PATH, pattern=STEAM_ID64_EXACT_PATTERN,
+    description="The user's steamid64 (an individual account: 76561197960265729 to 76561202255233023).",
 )
 
 

@@ -9,11 +9,13 @@ dotted paths into lists and objects) or operation-specific data.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import InterfaceError, OperationalError
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import bad_request as html_bad_request
@@ -22,9 +24,14 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer, CharField, DictField, JSONField
 
+from astro.core.casing import camel
 from astro.core.errors import DomainError, UpstreamError
 
 log = logging.getLogger("astro.api")
+
+# Field error codes answered as the top-level code (a malformed trade URL is
+# `invalid_trade_url`, as is a URL of another account, which only the service can tell).
+PROMOTED_FIELD_CODES = {"invalid_trade_url"}
 
 # SQLSTATEs that mean "a concurrent transaction got in the way; the same request may succeed now".
 RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
@@ -58,6 +65,40 @@ def _flatten(detail, path: str = "") -> dict[str, list[dict[str, str]]]:
     return out
 
 
+def _request_values(context) -> list[tuple[str, str]]:
+    """(parameter name, raw value) of everything the client sent: query, path, top-level body fields."""
+    request, values = context.get("request"), []
+    if request is not None:
+        values += [(name, raw) for name, raws in request.query_params.lists() for raw in raws]
+    values += [(camel(name), str(raw)) for name, raw in (context.get("kwargs") or {}).items()]
+    data = getattr(request, "_full_data", None)  # only what was parsed already: never parse again here
+    if isinstance(data, dict):
+        values += [(name, raw if isinstance(raw, str) else json.dumps(raw, default=str)) for name, raw in data.items()]
+    return values
+
+
+def _data_error_response(exc, context) -> Response:
+    """A value PostgreSQL (DataError, 22xxx: out of range, malformed, NUL) or a model
+    field (Django's ValidationError, converting it for a query) refused: the client's
+    input, so a 400 naming the parameter whose value the refusal quotes.
+
+    The views check every input against the schema first; this is the net under them,
+    so that a check that was missed is a clear 400, never a 500."""
+    cause = exc.__cause__
+    said = getattr(getattr(cause, "diag", None), "message_primary", None) or " ".join(
+        getattr(exc, "messages", None) or [str(exc)])
+    values = _request_values(context)
+    named = [name for name, raw in values
+             if raw and ("\x00" in raw or raw in said or raw.replace("T", " ") in said)]
+    if not named and len(values) == 1:
+        named = [values[0][0]]
+    name = named[0] if named else "request"
+    log.warning("database refused a value of %s: %s", name, said)
+    message = "The database cannot store or compare this value (out of range or malformed)."
+    return Response(error_body("invalid_request", f"{name}: {message}",
+                               {"fields": {name: [{"code": "invalid", "message": message}]}}), status=400)
+
+
 def error_body(code: str, message: str, details: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
@@ -87,6 +128,11 @@ def api_exception_handler(exc, context):
         fields = _flatten(exc.detail)
         first = next(iter(fields.items()), None)
         message = f"{first[0]}: {first[1][0]['message']}" if first else "Invalid request."
+        codes = {problem["code"] for problems in fields.values() for problem in problems}
+        if len(codes) == 1 and (code := codes.pop()) in PROMOTED_FIELD_CODES:
+            # A field error that has its own top-level code elsewhere keeps it here.
+            details = {"fields": fields, "field": first[0], "reason": "malformed"}
+            return Response(error_body(code, message, details), status=400)
         return Response(error_body("invalid_request", message, {"fields": fields}), status=400)
     if isinstance(exc, exceptions.APIException):
         # DRF's own classes get our names; our subclasses carry theirs in default_code.
@@ -107,6 +153,8 @@ def api_exception_handler(exc, context):
         else:
             status_code = exc.status_code
         return Response(error_body(str(code), message, details), status=status_code, headers=headers)
+    if isinstance(exc, (DataError, DjangoValidationError)):
+        return _data_error_response(exc, context)
     if isinstance(exc, OperationalError) and getattr(getattr(exc, "__cause__", None), "sqlstate", None) in RETRYABLE_SQLSTATES:
         log.warning("retryable database conflict: %s", exc)
         return Response(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import django_filters
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from astro.core.api.errors import ErrorSerializer
+from astro.core.api.pagination import CURSOR_PATTERN, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from astro.core.api.query import query_contract
 
 _ERRORS = {
     400: "Invalid request: malformed JSON, wrong types, unknown or read-only fields, bad ids (`invalid_request`, "
@@ -50,34 +51,23 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 
 
 def filter_parameters(filterset_class) -> list[OpenApiParameter]:
-    """Query parameters documented from a FilterSet's declared filters (the views filter through selectors)."""
-    params = []
-    for name, flt in filterset_class.base_filters.items():
-        if isinstance(flt, django_filters.MultipleChoiceFilter):
-            schema = {"type": "array", "items": {"type": "string", "enum": [c[0] for c in flt.extra["choices"]]}}
-            params.append(OpenApiParameter(name, location=OpenApiParameter.QUERY, required=False, explode=True,
-                                           description=flt.extra.get("help_text") or "", type=schema))
-            continue
-        if isinstance(flt, django_filters.ChoiceFilter):
-            schema = {"type": "string", "enum": [c[0] for c in flt.extra["choices"]]}
-        elif isinstance(flt, django_filters.BooleanFilter):
-            schema = {"type": "boolean"}
-        elif isinstance(flt, django_filters.UUIDFilter):
-            schema = {"type": "string", "format": "uuid"}
-        elif isinstance(flt, django_filters.IsoDateTimeFilter):
-            schema = {"type": "string", "format": "date-time"}
-        elif isinstance(flt, django_filters.NumberFilter):
-            schema = {"type": "number"}
-        else:
-            schema = {"type": "string"}
-        params.append(OpenApiParameter(name, location=OpenApiParameter.QUERY, required=False, type=schema,
-                                       description=flt.extra.get("help_text") or ""))
-    return params
+    """The query parameters of a list, as astro.core.api.query checks them."""
+    return [
+        OpenApiParameter(param.name, location=OpenApiParameter.QUERY, required=False, type=param.schema,
+                         description=param.description, **({"explode": True} if param.many else {}))
+        for param in query_contract(filterset_class)
+    ]
 
 
 CURSOR_PARAMETERS = [
-    OpenApiParameter("cursor", str, OpenApiParameter.QUERY, required=False,
-                     description="Opaque cursor from a previous page's `next` or `previous` link."),
-    OpenApiParameter("pageSize", int, OpenApiParameter.QUERY, required=False,
-                     description="Results per page, 1-200 (default 50)."),
+    OpenApiParameter(
+        "cursor", {"type": "string", "pattern": CURSOR_PATTERN, "maxLength": 1024}, OpenApiParameter.QUERY,
+        required=False,
+        description="Opaque cursor from a previous page's `next` or `previous` link; anything else (an edited "
+        "cursor, one of another list, one issued before Astro's keyset pagination) is 400 `invalid_cursor`.",
+    ),
+    OpenApiParameter(
+        "pageSize", {"type": "integer", "minimum": 1, "maximum": PAGE_SIZE_MAX}, OpenApiParameter.QUERY,
+        required=False, description=f"Results per page, 1-{PAGE_SIZE_MAX} (default {PAGE_SIZE_DEFAULT}).",
+    ),
 ]

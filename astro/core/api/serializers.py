@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from astro.core.steamids import STEAM_ID64_PATTERN, is_individual_steam_id
+from astro.core.api.query import TEXT_PATTERN, UUID_PATTERN
+from astro.core.steamids import STEAM_ID64_MAX, STEAM_ID64_MIN, is_individual_steam_id
 
+_UUID = re.compile(UUID_PATTERN)
 
 
 class StrictInputSerializer(serializers.Serializer):
@@ -35,7 +39,32 @@ class StrictInputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-@extend_schema_field({"type": "string", "pattern": STEAM_ID64_PATTERN, "example": "76561198123456789"})
+def _digits_between(lo: str, hi: str) -> str:
+    """A regex for the decimal numbers lo..hi, both of the same length."""
+    if lo == hi:
+        return lo
+    n = len(lo)
+    if lo == "0" * n and hi == "9" * n:
+        return f"[0-9]{{{n}}}"
+    if n == 1:
+        return f"[{lo}-{hi}]"
+    if lo[0] == hi[0]:
+        return lo[0] + _digits_between(lo[1:], hi[1:])
+    parts = [lo[0] + _digits_between(lo[1:], "9" * (n - 1))]
+    if int(hi[0]) - int(lo[0]) > 1:
+        parts.append(f"[{int(lo[0]) + 1}-{int(hi[0]) - 1}][0-9]{{{n - 1}}}")
+    parts.append(hi[0] + _digits_between("0" * (n - 1), hi[1:]))
+    return "(?:" + "|".join(parts) + ")"
+
+
+# Exactly the steamid64s of individual accounts (STEAM_ID64_MIN..MAX), as the API states
+# and checks them; STEAM_ID64_PATTERN only says "17 digits starting 7656119".
+STEAM_ID64_EXACT_PATTERN = f"^{_digits_between(str(STEAM_ID64_MIN), str(STEAM_ID64_MAX))}$"
+_STEAM_ID64 = re.compile(STEAM_ID64_EXACT_PATTERN)
+STEAM_ID_STRING_SCHEMA = {"type": "string", "pattern": STEAM_ID64_EXACT_PATTERN, "example": "76561198123456789"}
+
+
+@extend_schema_field(STEAM_ID_STRING_SCHEMA)
 class SteamIdField(serializers.Field):
     """A steamid64 of an individual account, as a JSON string or integer.
 
@@ -54,6 +83,8 @@ class SteamIdField(serializers.Field):
         if isinstance(data, str):
             if not (data.isascii() and data.isdigit() and len(data) <= 20):
                 self.fail("invalid")
+            if not _STEAM_ID64.fullmatch(data):
+                self.fail("range")  # also a leading zero: the schema's pattern refuses it
             data = int(data)
         if not is_individual_steam_id(data):
             self.fail("range")
@@ -61,6 +92,14 @@ class SteamIdField(serializers.Field):
 
     def to_representation(self, value):
         return str(value)
+
+
+@extend_schema_field({"anyOf": [
+    STEAM_ID_STRING_SCHEMA, {"type": "integer", "minimum": STEAM_ID64_MIN, "maximum": STEAM_ID64_MAX},
+]})
+class SteamIdInputField(SteamIdField):
+    """SteamIdField as a request states it: a string or an integer (integers above 2**53
+    survive only in clients that parse JSON integers exactly; a string always does)."""
 
 
 def parse_steam_id(raw: str) -> int | None:
@@ -119,26 +158,80 @@ class JsonObjectField(serializers.JSONField):
 
 
 class StrictCharField(serializers.CharField):
-    """A JSON string only: DRF's CharField would turn 5 or true into "5" / "True"."""
+    """A JSON string only (DRF's CharField would turn 5 or true into "5" / "True"), and one
+    PostgreSQL can store: no NUL (DRF's own check, stated in the schema as a pattern) and
+    no lone surrogate (which JSON's \\ud800 escape can carry)."""
+
+    default_error_messages = {"bad_character": "Must not contain NUL (\\u0000) or lone surrogates."}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(RegexValidator(TEXT_PATTERN, message=self.default_error_messages["bad_character"],
+                                              code="bad_character"))
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail("bad_character")
         return super().to_internal_value(data)
 
 
 class StrictRegexField(serializers.RegexField):
+    """A JSON string matching the whole pattern. Django's RegexValidator searches, so its
+    `$` also matches before a final newline; the schema's pattern does not, nor do we."""
+
+    def __init__(self, regex, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)  # " giveaway" does not match the schema's pattern either
+        super().__init__(regex, **kwargs)
+        self._whole = re.compile(regex)
+
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        value = super().to_internal_value(data)
+        if not self._whole.fullmatch(value):
+            self.fail("invalid")
+        return value
+
+
+# A trade URL as Steam shows it (steamcommunity.com/my/tradeoffers/privacy), in ASCII
+# only: `partner` in [0-9], not any Unicode digit (int("²") fails far from here).
+# Whether `partner` is the user's own account is checked by the service (invalid_trade_url).
+TRADE_URL_PATTERN = r"^https://steamcommunity\.com/tradeoffer/new/?\?partner=[0-9]{1,10}&token=[A-Za-z0-9_-]{1,32}$"
+
+
+INVALID_TRADE_URL = "invalid_trade_url"
+
+
+class TradeUrlField(StrictRegexField):
+    """Refused as `invalid_trade_url` (details.reason `malformed`), the code the service
+    gives a URL of another account: one code for "this trade URL will not do"."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "https://steamcommunity.com/tradeoffer/new/?partner=<accountid>&token=<token>, "
+                          "exactly as Steam shows it; partner must be this user's account id "
+                          "(steamId - 76561197960265728).")
+        super().__init__(TRADE_URL_PATTERN, max_length=512, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if not self._whole.fullmatch(data):
+            raise serializers.ValidationError(
+                "Must be a Steam trade URL: https://steamcommunity.com/tradeoffer/new/?partner=<account id>"
+                "&token=<token>, in ASCII.", code=INVALID_TRADE_URL)
         return super().to_internal_value(data)
 
 
 class StrictUUIDField(serializers.UUIDField):
-    """A UUID as a JSON string only (DRF would also take an integer)."""
+    """A UUID as a JSON string in its canonical 8-4-4-4-12 form only (DRF would also take an
+    integer, hex without hyphens or a urn:uuid: string, which the schema's `uuid` refuses)."""
 
     def to_internal_value(self, data):
-        if not isinstance(data, str):
+        if not isinstance(data, str) or not _UUID.fullmatch(data):
             self.fail("invalid", value=data)
         return super().to_internal_value(data)
 

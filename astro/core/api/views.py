@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from astro.core.api.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetPagination
+from astro.core.api.query import UUID_PATTERN, check_query
 from astro.core.api.serializers import parse_steam_id
 from astro.core.errors import Forbidden, InvalidInput
+
+_UUID = re.compile(UUID_PATTERN)
 
 
 class ExternalSystemMismatch(Forbidden):
@@ -15,12 +19,13 @@ class ExternalSystemMismatch(Forbidden):
 
 
 def path_uuid(value: str, *, name: str = "id") -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
+    """A UUID in the canonical form the schema's `uuid` states (uuid.UUID alone would also
+    take braces, a urn: prefix or no hyphens)."""
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
         raise InvalidInput(
             f"{name}: not a UUID.", details={"fields": {name: [{"code": "invalid", "message": "Must be a UUID."}]}}
-        ) from None
+        )
+    return uuid.UUID(value)
 
 
 def path_steam_id(value: str, *, name: str = "steamId") -> int:
@@ -40,8 +45,10 @@ def paginate(view, queryset, serializer_class, *, time_field: str = "created_at"
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
-def query_filters(request) -> dict:
-    """Query parameters minus pagination ones, as lists for multi-value filters."""
+def query_filters(request, filterset_class) -> dict:
+    """The request's filters, checked against the schema's statement of them
+    (astro.core.api.query), minus the pagination parameters."""
+    check_query(request.query_params, filterset_class)
     params = request.query_params.copy()
     for name in (CURSOR_PARAM, PAGE_SIZE_PARAM):
         params.pop(name, None)
