@@ -44,7 +44,7 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name="Idempotency-Key",
     location=OpenApiParameter.HEADER,
     required=False,
-    type=str,
+    type={"type": "string", "pattern": "^[!-~]{1,255}$"},
     description="1-255 visible ASCII characters, unique per logical request (a UUID is ideal). "
     "A retry with the same key and body replays the first response; kept IDEMPOTENCY_KEY_TTL_HOURS.",
 )
@@ -71,3 +71,39 @@ CURSOR_PARAMETERS = [
         required=False, description=f"Results per page, 1-{PAGE_SIZE_MAX} (default {PAGE_SIZE_DEFAULT}).",
     ),
 ]
+
+
+# OpenAPI links: where an answer's ids lead (a client generator's navigation, and the
+# paths a stateful fuzzer follows). {(operationId, status): {link name: (target operationId, {param: expression})}}
+LINKS = {
+    ("assignments_create", "201"): {
+        "GetAssignment": ("assignments_retrieve", {"assignment_id": "$response.body#/id"}),
+        "CancelAssignment": ("assignments_cancel", {"assignment_id": "$response.body#/id"}),
+    },
+    ("assignments_retrieve", "200"): {
+        "CancelAssignment": ("assignments_cancel", {"assignment_id": "$response.body#/id"}),
+    },
+    ("users_update", "200"): {
+        "GetUser": ("users_retrieve", {"steam_id": "$response.body#/steamId"}),
+    },
+    ("items_list", "200"): {
+        "GetFirstItem": ("items_retrieve", {"item_id": "$response.body#/results/0/id"}),
+    },
+    ("assignments_list", "200"): {
+        "GetFirstAssignment": ("assignments_retrieve", {"assignment_id": "$response.body#/results/0/id"}),
+    },
+}
+
+
+def add_links(result, generator, request, public):
+    """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS): LINKS into the responses."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                links = LINKS.get((operation.get("operationId"), status))
+                if links:
+                    response["links"] = {
+                        name: {"operationId": target, "parameters": parameters}
+                        for name, (target, parameters) in links.items()
+                    }
+    return result

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.validators import RegexValidator
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -37,6 +38,19 @@ class StrictInputSerializer(serializers.Serializer):
                         errors[name] = [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class StrictInputSchema(OpenApiSerializerExtension):
+    """A strict serializer's schema says `additionalProperties: false`: what it refuses, the
+    schema refuses, so a validator and a generated client agree with the server."""
+
+    target_class = StrictInputSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["additionalProperties"] = False
+        return schema
 
 
 def _digits_between(lo: str, hi: str) -> str:
@@ -200,7 +214,7 @@ class StrictRegexField(serializers.RegexField):
 # A trade URL as Steam shows it (steamcommunity.com/my/tradeoffers/privacy), in ASCII
 # only: `partner` in [0-9], not any Unicode digit (int("²") fails far from here).
 # Whether `partner` is the user's own account is checked by the service (invalid_trade_url).
-TRADE_URL_PATTERN = r"^https://steamcommunity\.com/tradeoffer/new/?\?partner=[0-9]{1,10}&token=[A-Za-z0-9_-]{1,32}$"
+TRADE_URL_PATTERN = r"^https://steamcommunity\.com/tradeoffer/new/?\?partner=[1-9][0-9]{0,9}&token=[A-Za-z0-9_-]{1,32}$"
 
 
 INVALID_TRADE_URL = "invalid_trade_url"
