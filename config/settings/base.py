@@ -356,6 +356,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"UnavailableReasonEnum": "assignments.services.UNAVAILABLE_REASONS"},
+    # The default enum hook, then the links between operations (astro.core.api.schema.LINKS).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "astro.core.api.schema.add_links"],
 }
 
 
