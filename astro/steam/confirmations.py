@@ -175,12 +175,13 @@ def _round(gateway: Any, client: AstroSteamClient, protocol: MobileConfirmations
     """One paced getlist + multiajaxop; marks confirmed ids in `outcome`, returns the refused ones."""
     if not offer_ids:
         return []
+    offset = gateway.steam_session.time_offset()  # before the slot: asking Steam's time may take a request
     pacing = gateway.config.confirmation_pacing
     if pacing > 0:
         wait = pace_reserve(pace_key(gateway.steam_session.realm, client.steam_id), spacing=pacing)
         if wait > 0:
             time.sleep(wait)
-    t = gateway.steam_session.steam_time()
+    t = int(time.time()) + offset
     listed = {e.creator_id: e for e in protocol.pending_offers(client, t)}
     pending = [listed[i] for i in offer_ids if i in listed]
     if not pending:

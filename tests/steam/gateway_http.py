@@ -28,7 +28,7 @@ class Recorded:
 @dataclass
 class Canned:
     status: int = 200
-    body: object = None  # dict/list/None -> JSON; str -> sent as is
+    body: object = None  # dict/list/None -> JSON; str or bytes -> sent as is
     headers: dict[str, str] = field(default_factory=dict)
     cookies: list[str] = field(default_factory=list)  # raw Set-Cookie values
     delay: float = 0.0  # seconds before answering (timeout tests)
@@ -58,10 +58,12 @@ class ProbeServer:
                     canned = canned(probe.requests[-1])
                 if canned.delay:
                     time.sleep(canned.delay)
-                body = canned.body if isinstance(canned.body, str) else json.dumps(canned.body)
-                data = body.encode()
+                if isinstance(canned.body, bytes):
+                    data = canned.body
+                else:
+                    data = (canned.body if isinstance(canned.body, str) else json.dumps(canned.body)).encode()
                 self.send_response(canned.status)
-                self.send_header("Content-Type", "application/json" if not isinstance(canned.body, str) else "text/html")
+                self.send_header("Content-Type", "text/html" if isinstance(canned.body, (str, bytes)) else "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 for name, value in canned.headers.items():
                     self.send_header(name, value)
@@ -95,6 +97,32 @@ class ProbeServer:
 
 
 # ----------------------------------------------------------- gateway helpers
+BOT = 76561198080179568
+PROBE_ACCESS = "eyAidHlwIjogIkpXVCIsICJhbGciOiAiRWREU0EiIH0.access"
+
+
+def probe_gateway(probe: ProbeServer, *, identity_secret: str | None = None, **changes):
+    """A real gateway logged in with operator cookies against the probe (which must
+    answer steamcommunity.com/ with a page naming BOT), no retries, no pacing."""
+    from django.core.cache import cache
+
+    from astro.steam.gateway import GatewayConfig, RetryPolicy, SteampyGateway
+    from astro.steam.session import SessionConfig
+
+    config = GatewayConfig(
+        session=SessionConfig(
+            mode="sandbox", sandbox_url=probe.url, username="probe-bot", password=None, shared_secret=None,
+            identity_secret=identity_secret, api_key=None, refresh_token=None,
+            login_cookies=f"steamLoginSecure={BOT}%7C%7C{PROBE_ACCESS}; sessionid=0123456789abcdef01234567",
+            timeout=0.5,
+        ),
+        inventories=((730, 2),), page_size=1000, currency=1,
+        **{"inventory_pacing": 0, "confirmation_pacing": 0, **changes},
+    )
+    cache.delete(config.session_key)
+    return SteampyGateway(config, retry=RetryPolicy(attempts=1))
+
+
 def fresh_gateway(**changes):
     """A gateway for the current settings (the `steam_sandbox` fixture points them at
     the sandbox) with fast retries, after forgetting any cached session. `changes`

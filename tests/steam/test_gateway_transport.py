@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
+import brotli
 import pytest
 import requests
 
-from astro.steam.transport import STEAM_HOSTS, SandboxForwardingAdapter, TimeoutHTTPAdapter, mount_transport
+from astro.steam.transport import (
+    BROWSER_PROFILE,
+    STEAM_HOSTS,
+    SandboxForwardingAdapter,
+    TimeoutHTTPAdapter,
+    dress_for_community,
+    mount_transport,
+)
 from tests.steam.gateway_http import Canned, ProbeServer
 
 
@@ -126,3 +136,53 @@ def test_bad_configuration_is_refused():
         mount_transport(requests.Session(), mode="sandbox", sandbox_url="ftp://x", timeout=1)
     with pytest.raises(ValueError):
         mount_transport(requests.Session(), mode="other", sandbox_url=None, timeout=1)
+
+
+# ------------------------------------------------------------ the browser profile
+def test_community_requests_wear_the_browser_profile_whatever_set_them(probe, session):
+    probe.route("steamcommunity.com", "/inventory/1/730/2", body={"success": 1})
+    probe.route("steamcommunity.com", "/tradeoffer/new/send", body={"tradeofferid": "1"})
+    probe.route("api.steampowered.com", "/IEconService/GetTradeOffers/v1", body={"response": {}})
+
+    session.get("https://steamcommunity.com/inventory/1/730/2", headers={"User-Agent": "python-requests/2.34"})
+    session.post("https://steamcommunity.com/tradeoffer/new/send", data={"a": "b"},
+                 headers={"Referer": "https://steamcommunity.com/tradeoffer/new/?partner=1"})
+    session.get("https://api.steampowered.com/IEconService/GetTradeOffers/v1")
+
+    page, send, api = probe.requests
+    for seen in (page, send):
+        for name, value in BROWSER_PROFILE.items():
+            assert seen.headers[name] == value, name
+        assert seen.headers["User-Agent"].startswith("Mozilla/5.0") and "python-requests" not in seen.headers["User-Agent"]
+    assert "Origin" not in page.headers
+    assert send.headers["Origin"] == "https://steamcommunity.com"  # POSTs, as a browser's form
+    assert send.headers["Referer"] == "https://steamcommunity.com/tradeoffer/new/?partner=1"  # the caller's own kept
+    # The Web API host is not the community's: nothing is dressed up there.
+    assert api.headers["User-Agent"].startswith("python-requests") and "Sec-Fetch-Mode" not in api.headers
+
+
+def test_an_xhr_may_keep_its_own_accept(probe, session):
+    probe.route("steamcommunity.com", "/mobileconf/getlist", body={"success": True})
+    session.get("https://steamcommunity.com/mobileconf/getlist", headers={"Accept": "application/json"})
+    assert probe.requests[0].headers["Accept"] == "application/json"
+    assert probe.requests[0].headers["Accept-Language"] == "en-US,en;q=0.9"
+
+
+def test_only_encodings_requests_can_decode_are_advertised(probe, session):
+    assert BROWSER_PROFILE["Accept-Encoding"] == "gzip, deflate, br"  # brotli is installed (requirements.txt)
+    page = json.dumps({"success": 1, "assets": []}).encode()
+    probe.route("steamcommunity.com", "/inventory/1/730/2", body=brotli.compress(page),
+                headers={"Content-Encoding": "br", "Content-Type": "application/json"})
+    assert session.get("https://steamcommunity.com/inventory/1/730/2").json() == {"success": 1, "assets": []}
+
+
+def test_live_mode_dresses_community_requests_too():
+    # Live Steam is never contacted by the suite: the live adapter is the same class, profile on.
+    session = requests.Session()
+    mount_transport(session, mode="live", sandbox_url=None, timeout=5)
+    adapter = session.get_adapter("https://steamcommunity.com/")
+    assert type(adapter) is TimeoutHTTPAdapter and adapter.profile is True
+    request = requests.Request("POST", "https://steamcommunity.com/trade/new/acknowledge", data={"x": 1}).prepare()
+    dress_for_community(request, "steamcommunity.com")
+    assert request.headers["User-Agent"] == BROWSER_PROFILE["User-Agent"]
+    assert request.headers["Origin"] == "https://steamcommunity.com"

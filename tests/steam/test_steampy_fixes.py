@@ -17,8 +17,6 @@ from steampy.models import GameOptions, TradeOfferState
 from astro.steam import parsing
 from astro.steam.errors import SteamAmbiguousError, SteamPermanentError, SteamSessionExpired
 from astro.steam.confirmations import MobileConfirmations
-from astro.steam.gateway import GatewayConfig, RetryPolicy, SteampyGateway
-from astro.steam.session import SessionConfig
 from astro.steam.steampy_fixes import (
     AstroSteamClient,
     LoginStepFailed,
@@ -26,12 +24,11 @@ from astro.steam.steampy_fixes import (
 )
 from astro.steam.transport import mount_transport
 from astro.steam.types import AssetRef, OfferState
-from tests.steam.gateway_http import Canned, ProbeServer
+from tests.steam.gateway_http import BOT, Canned, ProbeServer, probe_gateway
 
 # Logging in reads and writes the bot's row in bot_sessions.
 pytestmark = pytest.mark.django_db
 
-BOT = 76561198080179568
 IDENTITY_SECRET = "GQP46b73Ws7gr8GmZFR0sDuau5c="
 ACCESS = "eyAidHlwIjogIkpXVCIsICJhbGciOiAiRWREU0EiIH0.access"
 LOGGED_IN_PAGE = f'<script>g_sessionID = "abc";\n\tg_steamID = "{BOT}";</script>'
@@ -56,17 +53,9 @@ def steampy_client(probe) -> AstroSteamClient:
 @pytest.fixture
 def gateway(probe):
     """A real gateway, logged in with operator cookies against the probe."""
-    config = GatewayConfig(
-        session=SessionConfig(
-            mode="sandbox", sandbox_url=probe.url, username="probe-bot", password=None, shared_secret=None,
-            identity_secret=IDENTITY_SECRET, api_key=None, refresh_token=None,
-            login_cookies=f"steamLoginSecure={BOT}%7C%7C{ACCESS}; sessionid=0123456789abcdef01234567", timeout=0.5,
-        ),
-        inventories=((730, 2),), page_size=1000, currency=1, inventory_pacing=0, confirmation_pacing=0,
-    )
-    cache.delete(config.session_key)
-    yield SteampyGateway(config, retry=RetryPolicy(attempts=1))
-    cache.delete(config.session_key)
+    gateway = probe_gateway(probe, identity_secret=IDENTITY_SECRET)
+    yield gateway
+    cache.delete(gateway.config.session_key)
 
 
 def test_steampy_version_is_the_one_the_fixes_were_written_for():
