@@ -240,10 +240,3 @@ def is_plain_send_refusal(str_error: str) -> bool:
     acknowledged CS2 trade protection is refused (as a plain 15), and also a bad
     trade URL token. A refusal that gives a reason is never plain."""
     return bool(_GENERIC_SEND_ERROR.match(str_error or ""))
-
-
-def needs_trade_protection_ack(exc: SteamError) -> bool:
-    """Deprecated, always False in practice: no Steam answer carries this code or text.
-    The gateway acknowledges CS2 trade protection itself (proactively, and again after
-    a confirmation failure or a plain (15)); kept only until delivery stops calling it."""
-    return exc.code == "trade_protection_not_acknowledged" or "acknowledge the trade protection" in str(exc)

@@ -13,6 +13,7 @@ from astro.steam.errors import (
     classify_eresult,
     classify_send_error,
     eresult_from_text,
+    is_plain_send_refusal,
     parse_retry_after,
 )
 
@@ -92,3 +93,18 @@ def test_retry_after():
     assert parse_retry_after(None) is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") is None
     assert parse_retry_after("-1") is None
+
+
+@pytest.mark.parametrize(
+    ("str_error", "plain"),
+    [
+        ("There was an error sending your trade offer.  Please try again later. (15)", True),
+        ("There was an error sending your trade offer. Please try again later. (15)\n", True),
+        ("There was an error sending your trade offer.  Please try again later.<br><br>You cannot trade with "
+         "Bob because they have a trade ban. (15)", False),
+        ("You have sent too many trade offers, or have too many outstanding trade offers with Bob. (25)", False),
+        ("", False),
+    ],
+)
+def test_a_plain_send_refusal_is_steams_bare_sentence(str_error, plain):
+    assert is_plain_send_refusal(str_error) is plain
