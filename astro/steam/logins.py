@@ -39,7 +39,14 @@ from astro.steam.errors import (
     eresult_label,
     parse_retry_after,
 )
-from astro.steam.steampy_fixes import AstroSteamClient, LoginStepFailed, RecordedResponse, login_step_of, parse_cookie_setting
+from astro.steam.steampy_fixes import (
+    AstroSteamClient,
+    LoginStepFailed,
+    RecordedResponse,
+    login_step_of,
+    parse_cookie_setting,
+    steam_login_secure_parts,
+)
 from astro.steam.tokens import MOBILE, NotASteamToken, TokenInfo, read_token
 
 log = logging.getLogger(__name__)
@@ -195,15 +202,34 @@ class Logins:
         return client.log_in_with_access_token(tokens.steam_id, tokens.access_token)
 
     def _with_cookies(self, client: AstroSteamClient) -> datetime | None:
+        """The operator's browser session. Its access token is renewed when it can be: a
+        mobile-app refresh token among the cookies (`steamRefresh_steam`) is stored and
+        the session is made from it, now and at every renewal; else the cookies are used
+        until their access token ends, and then refused with what to do."""
+        c = self.config
         try:
-            cookies = parse_cookie_setting(self.config.login_cookies)
+            cookies = parse_cookie_setting(c.login_cookies)
         except ValueError as exc:
             raise LoginStepFailed("reading STEAM_LOGIN_COOKIES", str(exc)) from None
+        carried = _refresh_token_of(cookies)
+        if carried is not None and carried[1].platform == MOBILE:
+            token, info = carried
+            known = self._stored(info.steam_id)
+            digest = store.digest(c.login_cookies)
+            if known is None or known.operator_digest != digest:
+                store.save_token(realm=c.realm, account_name=c.username or "", refresh_token=token, info=info,
+                                 operator_digest=digest)
+                log.info("STEAM_LOGIN_COOKIES carried a mobile-app refresh token: stored, the session is made from it")
+            return self._with_refresh_token(client, info.steam_id)
+        access = _access_token_of(cookies)
+        if access is not None and access.expires_within(0):
+            raise LoginStepFailed(
+                "reading STEAM_LOGIN_COOKIES",
+                f"their access token ended at {access.expires_at:%Y-%m-%d %H:%M} UTC and nothing can renew it; "
+                "give Astro fresh cookies, or better a mobile-app refresh token (STEAM_REFRESH_TOKEN)",
+            )
         client.login_with_cookies(cookies)
-        try:
-            return read_token(client.access_token or "").expires_at
-        except NotASteamToken:
-            return None
+        return access.expires_at if access is not None else None
 
     def _auth(self, client: AstroSteamClient) -> MobileAuth:
         return MobileAuth(client.session, poll_timeout=self.config.login_timeout)
@@ -249,3 +275,24 @@ def login_failure(path: str, recorded: RecordedResponse | None, exc: Exception) 
     code = "steam_refresh_token_refused" if path == "refresh_token" and eresult in REFUSED_TOKEN_ERESULTS else None
     return SteamAuthError(f"{label} failed at {step}: {detail}", login_path=path, status=status, eresult=eresult,
                           code=code)
+
+
+def _token_in_cookie(value: str | None) -> TokenInfo | None:
+    parts = steam_login_secure_parts(value or "")
+    if parts is None:
+        return None
+    try:
+        return read_token(parts[1])
+    except NotASteamToken:
+        return None
+
+
+def _access_token_of(cookies: dict[str, str]) -> TokenInfo | None:
+    return _token_in_cookie(cookies.get("steamLoginSecure"))
+
+
+def _refresh_token_of(cookies: dict[str, str]) -> tuple[str, TokenInfo] | None:
+    """The refresh token of a `steamRefresh_steam` cookie (`<steamid>||<token>`), if it is one."""
+    parts = steam_login_secure_parts(cookies.get("steamRefresh_steam") or "")
+    info = _token_in_cookie(cookies.get("steamRefresh_steam"))
+    return (parts[1], info) if parts and info is not None and info.is_refresh else None

@@ -241,3 +241,37 @@ def test_a_jump_of_steams_clock_is_noticed_when_steam_refuses_the_keys(sandbox):
 
     gateway.confirm_offer(sent.offer_id)
     assert sandbox.offer(sent.offer_id)["state"] == 2
+
+
+# ------------------------------------------------------------------ the cookie path
+def test_cookies_carrying_a_mobile_refresh_token_are_renewed_from_it(sandbox):
+    first = fresh_gateway()
+    client = first.steam_session.current().client
+    secure = client.session.cookies.get("steamLoginSecure", domain="steamcommunity.com")
+    refresh = stored_refresh_token(sandbox.bot.steam_id)
+    BotSession.objects.all().delete()
+    cookies = f"steamLoginSecure={secure}; steamRefresh_steam={sandbox.bot.steam_id}%7C%7C{refresh}"
+    mark = sandbox.last_request_seq()
+
+    operator = fresh_gateway(username="operator-cookies", password=None, login_cookies=cookies)
+    operator.ensure_session()
+
+    assert operator.login_path == "cookies"
+    assert len(calls(sandbox, "GenerateAccessTokenForApp", mark)) == 1  # a fresh access token, not the pasted one
+    assert operator.steam_session.current().client.access_token != client.access_token
+    assert stored_refresh_token(sandbox.bot.steam_id)  # kept: the next renewal needs no cookies
+    assert logins(sandbox, mark) == 0
+
+
+def test_cookies_whose_access_token_ended_are_refused_with_what_to_do(sandbox):
+    ended = fake_jwt(iss="r:1234", sub=str(sandbox.bot.steam_id), aud=["web:community"], exp=1_700_000_000)
+    mark = sandbox.last_request_seq()
+    gateway = fresh_gateway(username="operator-cookies", password=None,
+                            login_cookies=f"steamLoginSecure={sandbox.bot.steam_id}%7C%7C{ended}")
+
+    with pytest.raises(SteamAuthError) as failed:
+        gateway.ensure_session()
+
+    assert failed.value.login_path == "cookies"
+    assert "access token ended at 2023-11-14" in str(failed.value) and "STEAM_REFRESH_TOKEN" in str(failed.value)
+    assert sandbox.requests_log(since=mark) == []  # not even the page was asked
