@@ -352,6 +352,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Assign items from the Astro bot's pool to Steam users, and follow their delivery.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # 3.1: full JSON Schema, so the schema can state what Astro refuses (e.g. propertyNames).
+    "OAS_VERSION": "3.1.0",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

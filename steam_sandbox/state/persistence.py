@@ -42,7 +42,8 @@ CORE_VERSION = 2
 # Compact when the journal reaches this size, or has waited this long without a commit.
 COMPACT_BYTES = 8 * 1024 * 1024
 COMPACT_IDLE_SECONDS = 1.0
-# A commit naming more inventory rows than this is written as a snapshot instead.
+# A commit naming more than this many things (an inventory counts its every asset) is
+# written as a snapshot instead.
 MAX_JOURNALED_ROWS = 20_000
 
 
@@ -163,7 +164,7 @@ class Durable:
         if not changes:
             return
         reset, meta, keys = changes.take()
-        rows = sum(len(world.inventories.by_key.get(tuple(k[1:]), ())) for k in keys if k[0] == "inventory")
+        rows = sum(len(world.inventories.by_key.get(tuple(k[1:]), ())) if k[0] == "inventory" else 1 for k in keys)
         if rows > MAX_JOURNALED_ROWS:
             self.compact(world, force=True)
             return
