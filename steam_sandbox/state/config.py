@@ -65,6 +65,9 @@ DEFAULT_CONFIG = {
     # ------------------------------------------------------------ logging in and tokens
     # PollAuthSessionStatus answers "not ready" this many times before the tokens.
     "pollNotReadyCount": 1,
+    # The `interval` (seconds) BeginAuthSessionViaCredentials tells the client to poll
+    # at (Steam: 5); tests may shorten it.
+    "authPollIntervalSeconds": 5,
     # The ready answer leaves access_token out (as Steam did for a while in 2023).
     "pollOmitsAccessToken": False,
     # finalizelogin answers 403 with an empty body without Origin and Referer.
@@ -116,6 +119,7 @@ _TYPES: dict[str, tuple] = {
     "requestFilter": (_BOOL,),
     "requestFilterRetryAfterSeconds": (_INT, 0, 86400),
     "pollNotReadyCount": (_INT, 0, 1000),
+    "authPollIntervalSeconds": ("number", 0, 60),
     "pollOmitsAccessToken": (_BOOL,),
     "finalizeLoginNeedsOrigin": (_BOOL,),
     "accessTokenLifetimeSeconds": (_INT, 1, 10 * 365 * DAY),
@@ -147,6 +151,10 @@ def parse_config(changes) -> dict:
             parsed[key] = parse_bool(value, key)
         elif kind == _INT:
             parsed[key] = parse_int(value, key, minimum=limits[0], maximum=limits[1])
+        elif kind == "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not limits[0] <= value <= limits[1]:
+                raise bad_request(f"{key} must be a number between {limits[0]} and {limits[1]}", field=key)
+            parsed[key] = value
         elif value in limits and not isinstance(value, bool):
             parsed[key] = value
         elif not isinstance(value, bool) and str(value) in limits:  # "2026" given as 2026

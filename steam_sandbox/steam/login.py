@@ -85,7 +85,7 @@ def begin_auth(ctx: Ctx) -> Response:
     return call.answer({
         "client_id": login["client_id"],
         "request_id": login["request_id"],
-        "interval": 5,
+        "interval": ctx.state.config["authPollIntervalSeconds"],
         "allowed_confirmations": [{"confirmation_type": 3}],  # 3: a code of the mobile authenticator
         "steamid": str(login["steamid"]),
         "weak_token": ctx.state.sessions.weak_token(login),

@@ -61,6 +61,15 @@ def test_the_poll_is_not_ready_for_the_configured_number_of_polls(sandbox, not_r
     assert {"refresh_token", "access_token", "account_name"} <= set(answers[-1])
 
 
+def test_the_poll_interval_is_steams_5_s_unless_shortened(sandbox):
+    session = sandbox.steam_session()
+    assert begin_flat(session, sandbox.bot)["interval"] == 5
+
+    sandbox.set_config(authPollIntervalSeconds=0.5)
+
+    assert begin_flat(session, sandbox.bot)["interval"] == 0.5
+
+
 def test_steampys_single_poll_fails_against_the_default(sandbox):
     session = sandbox.steam_session()
     started = begin_flat(session, sandbox.bot)

@@ -55,6 +55,9 @@ GATEWAY_NOT_YET = {
     "pollNotReadyCount": 0,
     "tradeProtection": False,  # sync reads context 2 only; received CS2 items would wait 7 days in context 16
 }
+# Steam's pace, shortened for the tests' sake (not a behaviour: the gateway polls at
+# whatever interval the sandbox answers).
+TEST_PACE = {"authPollIntervalSeconds": 0.05}
 
 
 class SandboxError(Exception):
@@ -415,7 +418,7 @@ def steam_sandbox(tmp_path_factory):
     from django.conf import settings
 
     bot = bot_from_settings()
-    started_with = [f"--config={key}={json.dumps(value)}" for key, value in GATEWAY_NOT_YET.items()]
+    started_with = [f"--config={key}={json.dumps(value)}" for key, value in {**GATEWAY_NOT_YET, **TEST_PACE}.items()]
     process = start_sandbox(tmp_path_factory.mktemp("steam-sandbox"), bot=bot, args=started_with)
     overrides = {
         "STEAM_SANDBOX_URL": process.url,
