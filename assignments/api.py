@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -18,7 +17,7 @@ from astro.core.api.schema import (
 )
 from astro.core.api.serializers import (
     JsonObjectField, SteamIdField, SteamIdInputField, StrictCharField, StrictInputSerializer, StrictRegexField,
-    StrictUUIDField, TradeUrlField, paginated,
+    StrictUUIDField, TradeUrlField, UniqueListField, paginated,
 )
 from astro.core.api.views import ExternalSystemMismatch, paginate, path_uuid, query_filters
 from astro.integrations.idempotency import idempotent
@@ -67,8 +66,8 @@ class AssignmentOutput(serializers.Serializer):
 
 class AssignmentCreateInput(StrictInputSerializer):
     userId = SteamIdInputField(help_text="The recipient's steamid64, as a string or an integer.")
-    itemIds = serializers.ListField(
-        child=StrictUUIDField(), allow_empty=False,
+    itemIds = UniqueListField(
+        child=StrictUUIDField(), allow_empty=False, max_items_setting="API_MAX_ITEMS_PER_ASSIGNMENT",
         help_text="Pool item ids; all are reserved or none. At most API_MAX_ITEMS_PER_ASSIGNMENT, no duplicates.",
     )
     assignmentType = StrictRegexField(
@@ -90,14 +89,6 @@ class AssignmentCreateInput(StrictInputSerializer):
     read_only_names = frozenset(AssignmentOutput().fields) - {
         "userId", "assignmentType", "externalSystem", "externalContext", "priority", "reason",
     }
-
-    def validate_itemIds(self, value):
-        limit = settings.API_MAX_ITEMS_PER_ASSIGNMENT
-        if len(value) > limit:
-            raise serializers.ValidationError(f"At most {limit} items per assignment.", code="too_many")
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("An item is listed more than once.", code="duplicate")
-        return value
 
 
 class AssignmentCancelInput(StrictInputSerializer):

@@ -114,8 +114,8 @@ def test_only_canonical_uuids_are_uuids(api, value):
 
 
 @pytest.mark.parametrize("query", [
-    "appId=1.5", "appId=1e3", "appId=", "appId=%20730", "contextId=2.0", "minValue=", "minValue=1e3",
-    "tradable=True", "tradable=1", "status=", "marketHashName=" + "x" * 256,
+    "appId=1.5", "appId=1e3", "appId=", "appId=%20730", "contextId=2.0", "minValue=", "minValue=0x10",
+    "minValue=1e400", "minValue=.5", "tradable=True", "tradable=1", "status=", "marketHashName=" + "x" * 256,
 ])
 def test_item_filters_are_as_strict_as_the_schema(api, query):
     error = assert_error(api.get(f"/api/items?{query}"), 400, "invalid_request")

@@ -28,8 +28,10 @@ DATE_TIME_PATTERN = (
 )
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _INTEGER = re.compile(r"-?[0-9]{1,20}")
-_DECIMAL = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,20})?")
-# No NUL: PostgreSQL text cannot hold it.
+# A JSON number, as a client serializes one into a query string (1.5, 1e-07, 2E+3).
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+# No NUL: PostgreSQL text and jsonb cannot hold it. (Nor a lone surrogate, which only a
+# \ud800-style JSON escape can carry; a pattern cannot say so portably, so descriptions do.)
 TEXT_PATTERN = r"^[^\u0000]*$"
 
 _INTEGER_RANGES = {
@@ -65,7 +67,7 @@ def _integer(lo: int, hi: int) -> Callable[[str], str | None]:
 def _decimal(lo, hi) -> Callable[[str], str | None]:
     def check(raw: str) -> str | None:
         try:
-            value = Decimal(raw) if _DECIMAL.fullmatch(raw) else None
+            value = Decimal(raw) if len(raw) <= 64 and _DECIMAL.fullmatch(raw) else None
         except InvalidOperation:
             value = None
         if value is None or (lo is not None and value < lo) or (hi is not None and value > hi):

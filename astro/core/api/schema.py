@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from astro.core.api.errors import ErrorSerializer
 from astro.core.api.pagination import CURSOR_PATTERN, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
-from astro.core.api.query import query_contract
+from astro.core.api.query import TEXT_PATTERN, query_contract
 
 _ERRORS = {
     400: "Invalid request: malformed JSON, wrong types, unknown or read-only fields, bad ids (`invalid_request`, "
@@ -19,14 +19,19 @@ _ERRORS = {
     406: "The Accept header excludes application/json (`not_acceptable`).",
     409: "Conflict with the current state (see the operation for codes).",
     413: "Body larger than DATA_UPLOAD_MAX_MEMORY_SIZE (`payload_too_large`).",
+    414: "The request line (path and query) is longer than the web server accepts (gunicorn's "
+    "limit_request_line, 8190 bytes in Astro's own setups; a proxy in front may allow less). Answered by the web "
+    "server before Astro sees the request, so the body is the server's own, not the API's error shape.",
     415: "Body not sent as application/json (`unsupported_media_type`).",
     422: "Idempotency-Key reused with a different request (`idempotency_key_reused`).",
     429: "Rate limit of the key exceeded (`rate_limited`); see Retry-After.",
     503: "Dependency down or a transient database conflict (`service_unavailable`, `database_conflict`); retry.",
 }
 
-READ_ERRORS = (400, 401, 403, 429, 503)
-WRITE_ERRORS = (400, 401, 403, 413, 415, 429, 503)
+READ_ERRORS = (400, 401, 403, 414, 429, 503)
+WRITE_ERRORS = (400, 401, 403, 413, 414, 415, 429, 503)
+# Answered before Astro: no body of the API's shape to state.
+WEB_SERVER_STATUSES = (414,)
 
 
 def errors(*codes: int, schemas: dict[int, type] | None = None, **descriptions: str) -> dict[int, OpenApiResponse]:
@@ -36,7 +41,10 @@ def errors(*codes: int, schemas: dict[int, type] | None = None, **descriptions: 
     out = {}
     for code in codes:
         text = descriptions.get(f"d{code}", _ERRORS[code])
-        out[code] = OpenApiResponse((schemas or {}).get(code, ErrorSerializer), description=text)
+        if code in WEB_SERVER_STATUSES:
+            out[code] = OpenApiResponse(description=text)
+        else:
+            out[code] = OpenApiResponse((schemas or {}).get(code, ErrorSerializer), description=text)
     return out
 
 
@@ -74,7 +82,7 @@ CURSOR_PARAMETERS = [
 
 
 # OpenAPI links: where an answer's ids lead (a client generator's navigation, and the
-# paths a stateful fuzzer follows). {(operationId, status): {link name: (target operationId, {param: expression})}}
+# paths a stateful fuzzer follows). Only ids every such answer has: a list may be empty. {(operationId, status): {link name: (target operationId, {param: expression})}}
 LINKS = {
     ("assignments_create", "201"): {
         "GetAssignment": ("assignments_retrieve", {"assignment_id": "$response.body#/id"}),
@@ -86,17 +94,28 @@ LINKS = {
     ("users_update", "200"): {
         "GetUser": ("users_retrieve", {"steam_id": "$response.body#/steamId"}),
     },
-    ("items_list", "200"): {
-        "GetFirstItem": ("items_retrieve", {"item_id": "$response.body#/results/0/id"}),
-    },
-    ("assignments_list", "200"): {
-        "GetFirstAssignment": ("assignments_retrieve", {"assignment_id": "$response.body#/results/0/id"}),
-    },
+}
+
+
+# What JsonObjectField (externalContext) holds: any JSON whose strings and keys PostgreSQL's
+# jsonb can store. Depth (16) and size (API_MAX_EXTERNAL_CONTEXT_BYTES) are in the field's text.
+JSON_VALUE_SCHEMA = {
+    "description": "Any JSON value whose strings and keys contain no NUL (\\u0000) and no lone surrogate "
+                   "(a \\ud800-\\udfff escape not part of a pair): PostgreSQL's jsonb cannot store them.",
+    "anyOf": [
+        {"type": ["null", "boolean", "number"]},
+        {"type": "string", "pattern": TEXT_PATTERN},
+        {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+        {"type": "object", "propertyNames": {"pattern": TEXT_PATTERN},
+         "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}},
+    ],
 }
 
 
 def add_links(result, generator, request, public):
-    """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS): LINKS into the responses."""
+    """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS): LINKS into the responses,
+    and the JsonValue component that JsonObjectField refers to."""
+    result.setdefault("components", {}).setdefault("schemas", {})["JsonValue"] = JSON_VALUE_SCHEMA
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():

@@ -8,8 +8,7 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -123,7 +122,12 @@ def parse_steam_id(raw: str) -> int | None:
         return None
 
 
-@extend_schema_field(OpenApiTypes.OBJECT)
+# Any JSON value PostgreSQL's jsonb can store: astro.core.api.schema adds the component.
+JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
+
+
+@extend_schema_field({"type": "object", "propertyNames": {"pattern": TEXT_PATTERN},
+                      "additionalProperties": JSON_VALUE_REF})
 class JsonObjectField(serializers.JSONField):
     """A JSON object of at most `max_bytes` (serialized) and `max_depth` levels."""
 
@@ -248,6 +252,45 @@ class StrictUUIDField(serializers.UUIDField):
         if not isinstance(data, str) or not _UUID.fullmatch(data):
             self.fail("invalid", value=data)
         return super().to_internal_value(data)
+
+
+class UniqueListField(serializers.ListField):
+    """A list of distinct values, at least one (unless allow_empty) and at most the number a
+    setting names, read when validating, so the limit can change without a code change."""
+
+    default_error_messages = {
+        "too_many": "At most {limit} items.",
+        "duplicate": "An item is listed more than once.",
+    }
+
+    def __init__(self, *, max_items_setting: str, **kwargs):
+        self.max_items_setting = max_items_setting
+        super().__init__(**kwargs)
+
+    @property
+    def max_items(self) -> int:
+        return getattr(settings, self.max_items_setting)
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        if len(values) > self.max_items:
+            self.fail("too_many", limit=self.max_items)
+        if len(set(values)) != len(values):
+            self.fail("duplicate")
+        return values
+
+
+class UniqueListSchema(OpenApiSerializerFieldExtension):
+    """The schema states what UniqueListField refuses: minItems, maxItems (today's setting), uniqueItems."""
+
+    target_class = UniqueListField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        schema.update(maxItems=self.target.max_items, uniqueItems=True)
+        if not self.target.allow_empty:
+            schema["minItems"] = 1
+        return schema
 
 
 def paginated(serializer_class):
