@@ -86,7 +86,10 @@ class Command(BaseCommand):
         self._step("Starting web, worker and beat")
         python = sys.executable
         celery = str(Path(python).with_name("celery"))
-        self._spawn("web", [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
+        # gunicorn, as in production: Django's development server resets connections under load.
+        gunicorn = str(Path(python).with_name("gunicorn"))
+        self._spawn("web", [gunicorn, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "3",
+                            "--timeout", "60", "--limit-request-line", "8190", "--no-control-socket"])
         self._spawn("worker", [celery, "-A", "config", "worker", "-l", "info", "--concurrency", "2", "-n", "demo@%h"])
         self._spawn("beat", [celery, "-A", "config", "beat", "-l", "info"])
         self._wait_for_http(f"http://127.0.0.1:{port}/api/health", "web", accept_status={200, 503})
