@@ -49,10 +49,6 @@ BROWSER_HEADERS = {
 # gateway one removes its line (and the tests of tests/steam_sandbox run with all
 # of them on, Steam's defaults).
 GATEWAY_NOT_YET = {
-    # The gateway polls at Steam's interval until ready (tests/steam/test_gateway_sandbox_tokens.py turns
-    # this on), but the sandbox's interval is Steam's fixed 5 s: on for every login it would add 5 s to
-    # each test that logs in. Back on once the sandbox can be told a shorter interval.
-    "pollNotReadyCount": 0,
     "tradeProtection": False,  # sync reads context 2 only; received CS2 items would wait 7 days in context 16
 }
 # Steam's pace, shortened for the tests' sake (not a behaviour: the gateway polls at
