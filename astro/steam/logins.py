@@ -178,8 +178,11 @@ class Logins:
             raise
         if renewed or from_operator:
             new_token = renewed or token
+            # A renewed stored token keeps the fingerprint of whatever handed over its ancestor
+            # (STEAM_REFRESH_TOKEN or STEAM_LOGIN_COOKIES), or that spent token would be taken again.
+            kept_digest = operator_digest if from_operator else stored.operator_digest
             store.save_token(realm=c.realm, account_name=c.username or "", refresh_token=new_token,
-                             info=read_token(new_token), operator_digest=operator_digest)
+                             info=read_token(new_token), operator_digest=kept_digest)
             if renewed:
                 log.info("Steam issued a new refresh token for %s; stored", info.steam_id)
         return client.log_in_with_access_token(info.steam_id, access)

@@ -275,3 +275,19 @@ def test_cookies_whose_access_token_ended_are_refused_with_what_to_do(sandbox):
     assert failed.value.login_path == "cookies"
     assert "access token ended at 2023-11-14" in str(failed.value) and "STEAM_REFRESH_TOKEN" in str(failed.value)
     assert sandbox.requests_log(since=mark) == []  # not even the page was asked
+
+
+def test_a_refresh_token_from_the_cookies_is_renewed_and_the_renewed_one_kept(sandbox):
+    sandbox.set_config(refreshTokenLifetimeSeconds=10 * 86400, renewRefreshToken="always")
+    first = fresh_gateway()
+    secure = first.steam_session.current().client.session.cookies.get("steamLoginSecure", domain="steamcommunity.com")
+    carried = stored_refresh_token(sandbox.bot.steam_id)
+    BotSession.objects.all().delete()
+    cookies = f"steamLoginSecure={secure}; steamRefresh_steam={sandbox.bot.steam_id}%7C%7C{carried}"
+
+    for _ in range(2):  # each login renews the refresh token (its last days): the old one is spent
+        gateway = fresh_gateway(username="operator-cookies", password=None, login_cookies=cookies,
+                                refresh_renew_days=30)
+        gateway.ensure_session()
+        assert stored_refresh_token(sandbox.bot.steam_id) != carried
+    assert [r["status"] for r in calls(sandbox, "GenerateAccessTokenForApp")] == [200, 200]
