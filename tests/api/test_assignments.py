@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from assignments.models import Assignment, AssignmentItem
+from astro.integrations.models import ExternalSystem
 from audit.models import SystemEvent
 from items.models import Item, SteamUser
 from tests.api.conftest import OTHER_USER, TRADE_URL, USER, assert_error, assignment_body
@@ -163,6 +164,8 @@ def test_cursor_pagination_walks_every_page_once(api, make_items):
 
 def test_detail_shows_delivery_fields(api, make_items):
     items = make_items(1)
+    # A priority above the system's ceiling would be clamped to it (ExternalSystem.max_priority).
+    ExternalSystem.objects.filter(pk=api.system.pk).update(max_priority=10)
     created = api.post("/api/assignments", assignment_body([items[0].id], priority=5, reason="won round 3"),
                        format="json").json()
     body = api.get(f"/api/assignments/{created['id']}").json()
