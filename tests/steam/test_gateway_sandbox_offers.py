@@ -116,6 +116,15 @@ def test_bad_trade_url_never_reaches_steam(sandbox, gateway):
     assert sends(sandbox) == []
 
 
+@pytest.mark.parametrize("asset", [AssetRef(730, 0, 0), AssetRef(730, 2, 0), AssetRef(730, 0, 5)])
+def test_an_asset_with_id_or_context_0_never_reaches_steam(sandbox, gateway, user, asset):
+    # Steam drops such an asset silently and sends the rest (a glitched listing's ids are 0).
+    with pytest.raises(SteamPermanentError) as refused:
+        gateway.send_offer(trade_url=user["tradeUrl"], assets=[*bot_assets(sandbox), asset], message="astro:t")
+    assert refused.value.code == "invalid_request"
+    assert sends(sandbox) == []
+
+
 def test_send_timeout_after_steam_created_the_offer_is_ambiguous(sandbox, gateway, user):
     assets = bot_assets(sandbox)
     sandbox.set_fault("send_timeout", mode="drop", count=1)
