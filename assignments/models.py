@@ -33,6 +33,11 @@ class StatusReason(models.TextChoices):
     TRADE_URL_REQUIRED = "trade_url_required", "trade url required"
     TRADE_URL_INVALID = "trade_url_invalid", "trade url invalid"
     ITEMS_NOT_TRADABLE = "items_not_tradable", "items not tradable"
+    # The user's trade hold (no mobile authenticator, ...) is above STEAM_MAX_TRADE_HOLD_DAYS:
+    # rechecked every STEAM_HOLD_RECHECK_HOURS; failed with this reason after STEAM_HOLD_MAX_WAIT_DAYS.
+    ESCROW_HOLD = "escrow_hold", "escrow hold"
+    # Steam refused the send with (25): too many pending offers (per partner or in total).
+    OFFER_LIMIT = "offer_limit", "offer limit"
     # processing: a delivery attempt is under way
     SENDING = "sending", "sending"
     CANCELLING = "cancelling", "cancelling"
@@ -49,6 +54,8 @@ class StatusReason(models.TextChoices):
     OFFER_INVALID = "offer_invalid", "offer invalid"
     OFFER_TIMED_OUT = "offer_timed_out", "offer timed out"
     RESEND_REQUESTED = "resend_requested", "resend requested"
+    # The user accepted, but Steam's trade failed before it completed: the items are back.
+    TRADE_FAILED = "trade_failed", "trade failed"
     # failed
     DECLINED = "declined", "declined"
     INVALID_ITEMS = "invalid_items", "invalid items"
@@ -86,6 +93,9 @@ class Assignment(models.Model):
     last_delivery_attempt_at = models.DateTimeField(null=True, blank=True)
     # Addition: earliest time the next delivery attempt may start (retry backoff).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Addition: when the current wait (its status_reason) began; a wait may have a
+    # limit (STEAM_HOLD_MAX_WAIT_DAYS for escrow_hold).
+    waiting_since = models.DateTimeField(null=True, blank=True)
     delivery_error_message = models.TextField(null=True, blank=True)
     delivery_trade_offer_id = models.CharField(max_length=32, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -178,6 +188,8 @@ class AttemptOutcome(models.TextChoices):
     OUTCOME_UNKNOWN = "outcome_unknown", "Send outcome unknown"
     REJECTED = "rejected", "Rejected by Steam"
     SUPERSEDED = "superseded", "Taken over after the worker stopped"
+    LIMIT_EXCEEDED = "limit_exceeded", "Refused: too many pending offers"
+    TRADE_FAILED = "trade_failed", "Accepted, but the trade failed"
 
 
 OPEN_ATTEMPT_OUTCOMES = (AttemptOutcome.SENDING, AttemptOutcome.OFFER_ACTIVE, AttemptOutcome.ESCROW)
@@ -208,6 +220,15 @@ class DeliveryAttempt(models.Model):
     # Whether an offer that ended undelivered counts toward DELIVERY_MAX_ATTEMPTS;
     # an operator's retry starts a fresh budget by clearing it on earlier attempts.
     counted = models.BooleanField(default=True)
+    # The trade Steam made when the offer was accepted, and when Astro last read its
+    # status (GetTradeStatus): a delivered trade is watched for a revert for
+    # REVERT_WATCH, however late it comes.
+    trade_id = models.CharField(max_length=32, null=True, blank=True)
+    trade_checked_at = models.DateTimeField(null=True, blank=True)
+    # Who asked Astro to cancel the assignment while this attempt may have had an
+    # offer out ({"actor", "source", "reason"}): a cancel that dies midway is resumed
+    # from this, as a cancel, never as a send.
+    cancel_request = models.JSONField(null=True, blank=True)
 
     class Meta:
         db_table = "delivery_attempts"
@@ -226,7 +247,12 @@ class DeliveryAttempt(models.Model):
                 name="delivery_attempts_one_open",
             ),
         ]
-        indexes = [models.Index(fields=["trade_offer_id"], name="delivery_attempts_offer")]
+        indexes = [
+            models.Index(fields=["trade_offer_id"], name="delivery_attempts_offer"),
+            # The revert watch: accepted attempts by when their trade was last read.
+            models.Index(fields=["trade_checked_at"], name="delivery_attempts_trade_check",
+                         condition=Q(outcome="accepted")),
+        ]
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.assignment_id} ({self.outcome})"

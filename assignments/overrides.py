@@ -226,10 +226,11 @@ def item_restore_after_check(
             # Its assignment is still waiting for it: back to that assignment, not the pool.
             target = dict(status=ItemStatus.RESERVED, assigned_to_user_id=row.assignment.user_id)
         else:
-            target = dict(status=ItemStatus.AVAILABLE, assigned_to_user=None, assigned_at=None,
-                          delivery_trade_offer_id=None)
+            target = dict(status=ItemStatus.AVAILABLE, assigned_to_user=None, assigned_at=None)
+        # Whatever offer the item was last in is over: kept, it would make a later
+        # by-hand trade of the item look like one of our deliveries to the sync.
         changed = Item.objects.filter(id=item.id, status=item.status).update(
-            steam_context_id=found_in, updated_at=now, **target
+            steam_context_id=found_in, delivery_trade_offer_id=None, updated_at=now, **target
         )
         if changed != 1:
             current = override_load_item(item.id)

@@ -14,6 +14,7 @@ from assignments import delivery
 from assignments.models import Assignment, AssignmentItem, AssignmentStatus
 from astro.core.errors import Conflict, InvalidInput, NotFound
 from astro.core.tasks import enqueue
+from astro.integrations.models import ExternalSystem
 from audit.services import record_event, record_events
 from items.services import user_get_or_create, user_link_system, user_set_trade_url
 
@@ -117,8 +118,10 @@ def assignment_create(
     is not available, ItemsUnavailable lists each one and why, and nothing
     changes. Items on a trade hold (`tradable_after` set) are accepted; delivery
     waits for them. An item with tradable=false and no end date is `not_tradable`.
-    A new Steam user gets a `users` row, and the system is recorded as dealing
-    with the user; a given trade URL is validated and stored as this system's own.
+    `priority` is clamped to the registered system's `max_priority` (silently; the
+    event records the priority asked for). A new Steam user gets a `users` row,
+    and the system is recorded as dealing with the user; a given trade URL is
+    validated and stored as this system's own.
     """
     item_ids = [uuid.UUID(str(i)) for i in item_ids]
     if not item_ids:
@@ -129,6 +132,11 @@ def assignment_create(
         )
     if len(set(item_ids)) != len(item_ids):
         raise InvalidInput("itemIds lists an item twice.", details={"field": "itemIds"})
+    requested_priority = priority
+    ceiling = ExternalSystem.objects.filter(slug=external_system).values_list("max_priority", flat=True).first()
+    if ceiling is not None and priority > ceiling:
+        # Silently: one system must not put its deliveries ahead of everyone else's.
+        priority = ceiling
     now = timezone.now()
     with transaction.atomic():
         user_get_or_create(steam_id=user_id, actor=actor, source=source, external_system=external_system)
@@ -180,6 +188,7 @@ def assignment_create(
             data={
                 "itemIds": item_ids, "assignmentType": assignment_type, "totalItemsCount": len(item_ids),
                 "totalEstimatedValue": total_value, "priority": priority, "externalContext": external_context or {},
+                **({"requestedPriority": requested_priority} if requested_priority != priority else {}),
             },
         )
         record_events([

@@ -7,6 +7,7 @@ Steam says wins: a cancel or resend that races the user's accept ends delivered.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from assignments.delivery.records import (
     WORKER,
     assignment_item_ids,
     finish_attempt,
+    is_due,
     load_assignment,
     lock_assignment,
     open_attempt,
@@ -33,7 +35,7 @@ from assignments.delivery.records import (
     set_assignment_items,
     update_assignment,
 )
-from assignments.delivery.send import Claim, delivery_run, find_our_offer, is_due, search_since
+from assignments.delivery.send import delivery_run, find_our_offer, lookup_claim
 from assignments.delivery.transitions import apply_offer_state, cancel_and_settle, settle_cancelled
 from assignments.models import (
     HOLDING_REASONS,
@@ -102,11 +104,17 @@ def _refuse_settled(assignment: Assignment) -> None:
         raise DeliveryRefused("The assignment is cancelled.", code="assignment_cancelled")
 
 
-def _hold_unsent(assignment: Assignment, *, now) -> bool:
+def _hold_unsent(assignment: Assignment, *, now, request: dict, resuming: bool = False) -> bool:
     """Take hold of a processing assignment that has no offer id, unless a sender is
-    inside its Steam calls right now. Blocks new sends while a cancel looks on Steam."""
+    inside its Steam calls right now. Blocks new sends while a cancel looks on Steam.
+
+    The cancel's request (who, why) is written on the assignment's last attempt in
+    the same transaction: if this process dies while it looks, the sweeper finds
+    the stale `cancelling` hold and resumes the cancel from it, never a send."""
     stuck_before = now - timedelta(seconds=settings.DELIVERY_STUCK_AFTER_SECONDS)
     free = ~Q(status_reason__in=HOLDING_REASONS) | Q(last_delivery_attempt_at__lte=stuck_before)
+    if resuming:
+        free = Q(status_reason=StatusReason.CANCELLING) & Q(last_delivery_attempt_at__lte=stuck_before)
     with transaction.atomic():
         held = Assignment.objects.filter(
             Q(id=assignment.id, status=AssignmentStatus.PROCESSING, delivery_trade_offer_id__isnull=True) & free
@@ -115,10 +123,13 @@ def _hold_unsent(assignment: Assignment, *, now) -> bool:
             stale = open_attempt(assignment)
             finish_attempt(stale, AttemptOutcome.SUPERSEDED, now=now, code="cancelled",
                            message="Superseded by a cancel.")
+            DeliveryAttempt.objects.filter(assignment=assignment, number=assignment.delivery_attempts).update(
+                cancel_request=request)
     return held == 1
 
 
-def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str | None = None) -> Assignment:
+def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str | None = None,
+                    resuming: bool = False) -> Assignment:
     """Cancel an assignment whose delivery may have reached Steam.
 
     The offer is cancelled on Steam first; only then are the items released. If
@@ -128,6 +139,12 @@ def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str | Non
     (`delivery_in_progress`: a send is running this very moment, try again in a
     few seconds; `already_delivered`, `assignment_cancelled`, `not_cancellable`)
     and DeliverySteamUnavailable when Steam does not answer (nothing changed).
+
+    An unrecorded offer of the assignment is adopted (and cancelled) only when it
+    is ours by the adoption rule (listing.offer_is_ours); any other tagged offer
+    is the poller's to cancel as a stray. `resuming`: the sweeper resumes a cancel
+    whose process died while it looked on Steam; it keeps its hold when Steam
+    does not answer, so the assignment is never sent in between.
     """
     outside_transaction()
     now = timezone.now()
@@ -154,17 +171,22 @@ def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str | Non
                                       code="offer_in_escrow")
             cancel_and_settle(assignment, offer_id, CANCEL_ASSIGNMENT, actor=actor, source=source)
             return _cancel_if_retrying(assignment.id, actor=actor, source=source, reason=reason)
-        if not _hold_unsent(assignment, now=now):
+        request = {"actor": actor, "source": source, "reason": reason}
+        if not _hold_unsent(assignment, now=now, request=request, resuming=resuming):
             raise DeliveryRefused("A trade offer is being sent right now; try again in a few seconds.",
                                   code="delivery_in_progress")
-        claim = Claim(assignment.id, assignment.delivery_attempts, "", "", [], set(
-            DeliveryAttempt.objects.filter(assignment=assignment, trade_offer_id__isnull=False)
-            .values_list("trade_offer_id", flat=True)), search_since=search_since(assignment))
+        held = load_assignment(assignment.id)
+        # Processing without an offer id: an offer may be on its way, whatever the
+        # attempts recorded; look at a listing taken after the hold, always.
+        claim = lookup_claim(held, number=held.delivery_attempts + 1)
+        claim = replace(claim, unrecorded=sorted(set(claim.unrecorded) | {held.delivery_attempts}),
+                        look_after=timezone.now())
         gateway = get_gateway()
         try:
             stray = find_our_offer(gateway, claim)
         except SteamError:
-            _release_hold(assignment)
+            if not resuming:
+                _release_hold(assignment)
             raise
         if stray is not None:
             # Our offer exists although no attempt recorded it: follow it from here,
@@ -196,6 +218,26 @@ def delivery_cancel(*, assignment_id, actor: str, source: str, reason: str | Non
         raise DeliverySteamUnavailable(
             f"Steam did not confirm the cancel ({exc}); the assignment is unchanged for now. Try again."
         ) from exc
+
+
+def delivery_cancel_resume(*, assignment_id) -> str:
+    """Finish a cancel whose process died while it looked on Steam (the sweeper finds
+    its stale `cancelling` hold): the same cancel, with who asked and why, from the
+    request it wrote. Returns the assignment's status afterwards."""
+    assignment = Assignment.objects.filter(id=assignment_id).first()
+    if assignment is None or assignment.status_reason != StatusReason.CANCELLING:
+        return "not_cancelling"
+    request = (
+        DeliveryAttempt.objects.filter(assignment=assignment, cancel_request__isnull=False)
+        .order_by("-number").values_list("cancel_request", flat=True).first()
+    ) or {}
+    try:
+        done = delivery_cancel(assignment_id=assignment.id, actor=request.get("actor") or SYSTEM,
+                               source=request.get("source") or WORKER, reason=request.get("reason"), resuming=True)
+    except (DeliveryRefused, DeliverySteamUnavailable) as exc:
+        # Held still: the sweeper resumes it again after DELIVERY_STUCK_AFTER_SECONDS.
+        return getattr(exc, "code", "error")
+    return done.status
 
 
 def _cancel_if_retrying(assignment_id, *, actor: str, source: str, reason: str | None) -> Assignment:

@@ -15,12 +15,23 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
-from assignments.models import OPEN_ATTEMPT_OUTCOMES, Assignment, AssignmentItem, DeliveryAttempt
+from assignments.models import (
+    HOLDING_REASONS,
+    OPEN_ATTEMPT_OUTCOMES,
+    WAITING_FOR_URL,
+    Assignment,
+    AssignmentItem,
+    AssignmentStatus,
+    DeliveryAttempt,
+    StatusReason,
+)
 from astro.core.errors import NotFound
 from astro.core.tasks import enqueue
+from astro.steam.errors import ERESULT_LIMIT_EXCEEDED
 from astro.steam.types import OfferState
 from audit.services import record_event, record_events
 from items.models import CLAIMED, Item, ItemStatus
+from items.trade_urls import trade_url_for_delivery
 from sync.services import sync_request
 
 logger = logging.getLogger(__name__)
@@ -36,10 +47,9 @@ CANCEL_DUPLICATE = "duplicate"
 
 # An offer in these states can still be accepted: it is live on Steam.
 LIVE_STATES = (OfferState.ACTIVE, OfferState.NEEDS_CONFIRMATION)
-# Our clock and Steam's disagree a little; time windows sent to Steam are widened by this.
-CLOCK_SLACK = timedelta(minutes=5)
-# The delivery task's registered name (assignments/tasks.py): services queue it by name.
+# The tasks' registered names (assignments/tasks.py): services queue them by name.
 DELIVER_TASK = "assignments.deliver_assignment"
+CANCEL_TASK = "assignments.resume_cancel"
 _TAG_RE = re.compile(r"astro:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):(\d+)")
 
 
@@ -84,10 +94,49 @@ def queue_sync() -> None:
     transaction.on_commit(request)
 
 
-def queue_delivery(assignment_id, *, countdown: float | None = None) -> None:
-    if countdown:
-        countdown = min(countdown, settings.CELERY_MAX_COUNTDOWN_SECONDS)
-    enqueue(DELIVER_TASK, str(assignment_id), countdown=countdown or None)
+def queue_delivery(assignment_id) -> None:
+    """Deliver now (after commit). Later work is never a broker countdown: it is
+    `next_attempt_at`, which the sweeper reads."""
+    enqueue(DELIVER_TASK, str(assignment_id))
+
+
+def is_due(assignment: Assignment, now: datetime) -> bool:
+    """Whether a delivery attempt may start now. A `cancelling` hold is never due for
+    a send, however stale: a cancel that died is resumed as a cancel (the sweeper)."""
+    if assignment.status == AssignmentStatus.PENDING:
+        if assignment.status_reason in WAITING_FOR_URL and not delivery_url(assignment):
+            return False
+        return assignment.next_attempt_at is None or assignment.next_attempt_at <= now
+    if assignment.status == AssignmentStatus.PROCESSING and assignment.delivery_trade_offer_id is None:
+        if assignment.status_reason == StatusReason.CANCELLING:
+            return False
+        if assignment.status_reason in HOLDING_REASONS:
+            stuck_before = now - timedelta(seconds=settings.DELIVERY_STUCK_AFTER_SECONDS)
+            return assignment.last_delivery_attempt_at is None or assignment.last_delivery_attempt_at <= stuck_before
+        return assignment.next_attempt_at is None or assignment.next_attempt_at <= now
+    return False
+
+
+def delivery_url(assignment: Assignment) -> str | None:
+    """The trade URL this assignment's offer goes to: its system's own for the user, else the operator's."""
+    return trade_url_for_delivery(steam_id=assignment.user_id, external_system=assignment.external_system)
+
+
+def wait(assignment: Assignment, reason: str, *, now, until, message: str, actor: str, source: str):
+    """A pending assignment waits for something (`reason`) until `until` (None: until
+    someone acts). The first time, `assignment.waiting` and `waiting_since`."""
+    changed = assignment.status_reason != reason
+    fields = {"waiting_since": now} if changed or assignment.waiting_since is None else {}
+    update_assignment(assignment, now, status_reason=reason, next_attempt_at=until, delivery_error_message=message,
+                      **fields)
+    if changed:
+        record_assignment_event(assignment, "assignment.waiting", message, actor=actor, source=source,
+                                data={"reason": reason, "until": until})
+
+
+def is_offer_limit(exc) -> bool:
+    """Steam's (25) on a send: too many pending offers, to this partner or in all."""
+    return getattr(exc, "eresult", None) == ERESULT_LIMIT_EXCEEDED or getattr(exc, "code", None) == "steam_limit_exceeded"
 
 
 def load_assignment(assignment_id) -> Assignment:

@@ -10,24 +10,27 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from assignments.delivery.holds import hold_check
+from assignments.delivery.listing import BACKDATE_SLACK, OurAsset, offer_is_ours, sent_offers
 from assignments.delivery.records import (
     CANCEL_DUPLICATE,
-    CLOCK_SLACK,
     SYSTEM,
     WORKER,
     assignment_item_ids,
     attempt_tag,
     backoff,
+    delivery_url,
     finish_attempt,
+    is_due,
+    is_offer_limit,
     lock_assignment,
     open_attempt,
     outside_transaction,
@@ -36,11 +39,16 @@ from assignments.delivery.records import (
     record_assignment_event,
     set_assignment_items,
     update_assignment,
+    wait,
 )
-from assignments.delivery.transitions import apply_offer_state, cancel_stray_offer, confirm_offer, fail_delivery
+from assignments.delivery.transitions import (
+    apply_offer_state,
+    cancel_stray_offer,
+    confirm_offer,
+    fail_delivery,
+    retry_delivery,
+)
 from assignments.models import (
-    HOLDING_REASONS,
-    WAITING_FOR_URL,
     Assignment,
     AssignmentStatus,
     AttemptOutcome,
@@ -56,17 +64,17 @@ from astro.steam.errors import (
     SteamPermanentError,
     SteamTransientError,
     is_bot_side,
-    needs_trade_protection_ack,
 )
 from astro.steam.parsing import parse_trade_url
 from astro.steam.types import AssetRef, OfferState, TradeOffer
 from items.models import CLAIMED, Item, ItemStatus
-from items.trade_urls import trade_url_for_delivery
 
 logger = logging.getLogger(__name__)
 
 # Attempts that ended without an offer: their count drives the send backoff.
 _NO_OFFER_OUTCOMES = (AttemptOutcome.STEAM_UNAVAILABLE, AttemptOutcome.OUTCOME_UNKNOWN, AttemptOutcome.SUPERSEDED)
+# Attempts without an offer id that Steam refused outright: they cannot have made one.
+_NO_OFFER_FOR_SURE = (AttemptOutcome.REJECTED, AttemptOutcome.LIMIT_EXCEEDED)
 # Items Steam calls untradable without a date are looked at again after this long.
 UNTRADABLE_RECHECK = timedelta(hours=1)
 
@@ -90,11 +98,25 @@ class Claim:
     number: int
     tag: str
     trade_url: str
-    assets: list[AssetRef]
-    known_offer_ids: set[str]
+    assets: list[OurAsset]
+    user_id: int
+    # Attempts of the assignment that recorded no offer, this one included: an offer
+    # tagged by one of them (and matching, see listing.offer_is_ours) is adopted.
+    unrecorded: list[int] = field(default_factory=list)
+    # Whether an earlier attempt may have made an offer we never recorded; if so, a
+    # listing taken after `look_after` and reaching back to `search_since` is looked at
+    # before anything is sent. A first attempt needs none.
+    needs_lookup: bool = False
+    look_after: datetime | None = None
     search_since: datetime | None = None
-    # The recipient; with `assets`, what an offer must be to be adopted as this delivery.
-    user_id: int | None = None
+
+    @property
+    def refs(self) -> list[AssetRef]:
+        return [AssetRef(app_id=a.app_id, context_id=a.context_id, asset_id=a.asset_id) for a in self.assets]
+
+    def is_ours(self, offer: TradeOffer) -> bool:
+        return offer_is_ours(offer, assignment_id=self.assignment_id, attempt_numbers=self.unrecorded,
+                             user_id=self.user_id, assets=self.assets)
 
 
 def delivery_run(*, assignment_id, actor: str = SYSTEM, source: str = WORKER) -> DeliveryRun:
@@ -106,36 +128,17 @@ def delivery_run(*, assignment_id, actor: str = SYSTEM, source: str = WORKER) ->
     tag if one exists, otherwise sends one offer with all the items.
     """
     outside_transaction()
+    held = hold_check(assignment_id, actor=actor, source=source)
+    if held is not None:
+        return DeliveryRun(str(assignment_id), held)
     claim = _claim(assignment_id, actor=actor, source=source)
     if isinstance(claim, DeliveryRun):
         return claim
     return _send(claim, actor=actor, source=source)
 
 
-def is_due(assignment: Assignment, now: datetime) -> bool:
-    if assignment.status == AssignmentStatus.PENDING:
-        if assignment.status_reason in WAITING_FOR_URL and not delivery_url(assignment):
-            return False
-        return assignment.next_attempt_at is None or assignment.next_attempt_at <= now
-    if assignment.status == AssignmentStatus.PROCESSING and assignment.delivery_trade_offer_id is None:
-        if assignment.status_reason in HOLDING_REASONS:
-            stuck_before = now - timedelta(seconds=settings.DELIVERY_STUCK_AFTER_SECONDS)
-            return assignment.last_delivery_attempt_at is None or assignment.last_delivery_attempt_at <= stuck_before
-        return assignment.next_attempt_at is None or assignment.next_attempt_at <= now
-    return False
-
-
-def delivery_url(assignment: Assignment) -> str | None:
-    """The trade URL this assignment's offer goes to: its system's own for the user, else the operator's."""
-    return trade_url_for_delivery(steam_id=assignment.user_id, external_system=assignment.external_system)
-
-
 def _wait(assignment: Assignment, reason: str, *, now, until, message: str, actor: str, source: str) -> DeliveryRun:
-    changed = assignment.status_reason != reason
-    update_assignment(assignment, now, status_reason=reason, next_attempt_at=until, delivery_error_message=message)
-    if changed:
-        record_assignment_event(assignment, "assignment.waiting", message, actor=actor, source=source,
-                                data={"reason": reason, "until": until})
+    wait(assignment, reason, now=now, until=until, message=message, actor=actor, source=source)
     retry_in = (until - now).total_seconds() if until else None
     return DeliveryRun(str(assignment.id), reason, retry_in=retry_in)
 
@@ -188,6 +191,7 @@ def _claim(assignment_id, *, actor: str, source: str) -> Claim | DeliveryRun:
             delivery_attempts=F("delivery_attempts") + 1,
             last_delivery_attempt_at=now,
             next_attempt_at=None,
+            waiting_since=None,
             processing_started_at=Coalesce(F("processing_started_at"), now),
             updated_at=now,
         )
@@ -211,21 +215,34 @@ def _claim(assignment_id, *, actor: str, source: str) -> Claim | DeliveryRun:
         record_assignment_event(assignment, "delivery.attempt_started", f"Delivery attempt {number} started.",
                                 actor=actor, source=source,
                                 data={"attempt": number, "tag": tag, "itemIds": [str(item.id) for item in items]})
-        known = set(
-            DeliveryAttempt.objects.filter(assignment=assignment, trade_offer_id__isnull=False)
-            .values_list("trade_offer_id", flat=True)
-        )
-        return Claim(
-            search_since=search_since(assignment),
-            assignment_id=assignment.id,
-            number=number,
-            tag=tag,
-            trade_url=trade_url or "",
-            assets=[AssetRef(app_id=i.steam_app_id, context_id=i.steam_context_id, asset_id=i.steam_asset_id)
-                    for i in items],
-            known_offer_ids=known,
-            user_id=assignment.user_id,
-        )
+        return lookup_claim(assignment, number=number, tag=tag, trade_url=trade_url or "", items=items)
+
+
+def lookup_claim(assignment: Assignment, *, number: int, tag: str = "", trade_url: str = "", items=None) -> Claim:
+    """What tells an offer of this assignment's attempts from any other, and whether
+    (and how far back) Steam must be looked at before attempt `number` sends."""
+    if items is None:
+        items = list(Item.objects.filter(assignment_items__assignment=assignment).order_by("id"))
+    earlier = list(
+        DeliveryAttempt.objects.filter(assignment=assignment, trade_offer_id__isnull=True)
+        .exclude(number=number).exclude(outcome__in=_NO_OFFER_FOR_SURE)
+        .values_list("number", "started_at", "finished_at")
+    )
+    unrecorded = [n for n, _, _ in earlier] + [number]
+    return Claim(
+        assignment_id=assignment.id,
+        number=number,
+        tag=tag,
+        trade_url=trade_url,
+        assets=[OurAsset(app_id=i.steam_app_id, context_id=i.steam_context_id, asset_id=i.steam_asset_id,
+                         class_id=i.steam_class_id, instance_id=i.steam_instance_id) for i in items],
+        user_id=assignment.user_id,
+        unrecorded=unrecorded,
+        needs_lookup=bool(earlier),
+        # An offer an earlier attempt made exists by the time that attempt ended (or was taken over).
+        look_after=max((finished or started for _, started, finished in earlier), default=None),
+        search_since=min((started for _, started, _ in earlier), default=timezone.now()) - BACKDATE_SLACK,
+    )
 
 
 def _trade_url_problem(trade_url: str, steam_id: int) -> str | None:
@@ -240,92 +257,79 @@ def _trade_url_problem(trade_url: str, steam_id: int) -> str | None:
     return None
 
 
-def search_since(assignment: Assignment) -> datetime:
-    """Any unrecorded offer of ours was made by an attempt that recorded none, so it
-    changed after the first such attempt started (minus slack for clock skew)."""
-    first = (
-        DeliveryAttempt.objects.filter(assignment=assignment, trade_offer_id__isnull=True)
-        .order_by("started_at").values_list("started_at", flat=True).first()
-    )
-    return (first or timezone.now()) - CLOCK_SLACK
-
-
-def find_our_offer(gateway, claim: Claim, *, exact: bool = False) -> TradeOffer | None:
-    """An offer tagged for this assignment that we have not recorded: a send of ours
-    that Steam carried out although we never learned its id.
-
-    `exact` (before a send): the offer must also be exactly what this attempt would
-    send, to the assignment's user, giving its items and asking nothing. A tag is
-    only text in a message; an offer to someone else that carries it is not this
-    delivery, and adopting it would mark the items delivered to the wrong person.
-    It is left to the poller, which cancels a live tagged offer nothing follows."""
-    for offer in gateway.get_sent_offers(active_only=True, changed_since=claim.search_since):
+def find_our_offer(gateway, claim: Claim) -> TradeOffer | None:
+    """An unrecorded offer of this assignment that is ours by the adoption rule
+    (listing.offer_is_ours): a send of ours that Steam carried out although we never
+    learned its id. Looked for in the bot's shared listing. A tagged offer that is
+    not ours by the rule (another partner, other items) is never adopted: it is
+    left to the poller, which cancels a live tagged offer nothing follows."""
+    listing = sent_offers(gateway, taken_after=claim.look_after or timezone.now(), cutoff=claim.search_since)
+    for offer in listing.offers:
+        if claim.is_ours(offer):
+            return offer
         parsed = parse_tag(offer.message)
-        if not parsed or parsed[0] != claim.assignment_id or offer.offer_id in claim.known_offer_ids:
-            continue
-        if exact and not _matches_claim(offer, claim):
+        if parsed and parsed[0] == claim.assignment_id and parsed[1] in claim.unrecorded:
             logger.error("offer %s carries the tag of %s but not its partner/items; not adopted",
                          offer.offer_id, claim.assignment_id)
-            continue
-        return offer
     return None
-
-
-def _matches_claim(offer: TradeOffer, claim: Claim) -> bool:
-    given = sorted((a.app_id, a.context_id, a.asset_id) for a in offer.items_to_give)
-    wanted = sorted((a.app_id, a.context_id, a.asset_id) for a in claim.assets)
-    return offer.partner_steam_id == claim.user_id and given == wanted and not offer.items_to_receive
 
 
 def _send(claim: Claim, *, actor: str, source: str) -> DeliveryRun:
     gateway = get_gateway()
-    try:
-        existing = find_our_offer(gateway, claim, exact=True)
-    except SteamError as exc:
-        # Without the look we must not send (it could be a second offer): try later.
-        return _send_failed_softly(claim, exc, StatusReason.STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
-                                   actor=actor, source=source)
-    if existing is not None:
-        return _record_offer(claim, existing.offer_id, existing, adopted=True, actor=actor, source=source)
+    if claim.needs_lookup:
+        try:
+            existing = find_our_offer(gateway, claim)
+        except SteamError as exc:
+            # Without the look we must not send (it could be a second offer): try later.
+            return _send_failed_softly(claim, exc, StatusReason.STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
+                                       actor=actor, source=source)
+        if existing is not None:
+            return _record_offer(claim, existing.offer_id, existing, adopted=True, actor=actor, source=source)
     if not _renew_lease(claim):
         # The look took so long that our lease ran out and another attempt (the
         # sweeper's, a cancel) took over: it owns the send now. Sending too would
         # put a second live offer for the same items on Steam.
         return DeliveryRun(str(claim.assignment_id), "claim_lost")
+    sending_at = timezone.now()
     try:
-        sent = gateway.send_offer(
-            trade_url=claim.trade_url, assets=claim.assets, message=f"Astro delivery {claim.tag}"
-        )
+        sent = gateway.send_offer(trade_url=claim.trade_url, assets=claim.refs, message=f"Astro delivery {claim.tag}")
     except SteamAmbiguousError as exc:
         # Steam may have created the offer. Look once more now; if it is not visible
         # yet, the next attempt looks again before it sends anything.
         try:
-            existing = find_our_offer(gateway, claim, exact=True)
+            existing = find_our_offer(gateway, replace(claim, look_after=sending_at,
+                                                       search_since=sending_at - BACKDATE_SLACK))
         except SteamError:
             existing = None
         if existing is not None:
             return _record_offer(claim, existing.offer_id, existing, adopted=True, actor=actor, source=source)
         return _send_failed_softly(claim, exc, StatusReason.SEND_OUTCOME_UNKNOWN, AttemptOutcome.OUTCOME_UNKNOWN,
                                    actor=actor, source=source)
-    except (SteamTransientError, SteamAuthError) as exc:
+    except (SteamTransientError, SteamAuthError, SteamPermanentError) as exc:
+        if is_offer_limit(exc):
+            return _send_limited(claim, exc, actor=actor, source=source)
+        if isinstance(exc, SteamPermanentError) and not is_bot_side(exc):
+            return _send_rejected(claim, exc, actor=actor, source=source)
         return _send_failed_softly(claim, exc, StatusReason.STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
                                    actor=actor, source=source)
-    except SteamPermanentError as exc:
-        if needs_trade_protection_ack(exc):
-            # CS2 trade protection (July 2025): the bot must acknowledge the notice
-            # once before it may trade. Do it, and let the next attempt send.
-            try:
-                gateway.acknowledge_trade_protection()
-            except SteamError as ack_exc:
-                logger.warning("acknowledging trade protection failed: %s", ack_exc)
-            return _send_failed_softly(claim, exc, StatusReason.STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
-                                       actor=actor, source=source)
-        if is_bot_side(exc):
-            return _send_failed_softly(claim, exc, StatusReason.STEAM_UNAVAILABLE, AttemptOutcome.STEAM_UNAVAILABLE,
-                                       actor=actor, source=source)
-        return _send_rejected(claim, exc, actor=actor, source=source)
     return _record_offer(claim, sent.offer_id, None, adopted=False, needs_confirmation=sent.needs_confirmation,
                          actor=actor, source=source)
+
+
+def _send_limited(claim: Claim, exc: SteamError, *, actor: str, source: str) -> DeliveryRun:
+    """Steam refused the send with (25): too many offers are pending (5 per partner, 30
+    in all). No offer exists, so the assignment goes back to `pending` (`offer_limit`)
+    for a later attempt; the refusal counts toward DELIVERY_MAX_ATTEMPTS."""
+    now = timezone.now()
+    with transaction.atomic():
+        assignment = lock_assignment(claim.assignment_id)
+        if assignment is None or not Assignment.objects.filter(_still_ours(claim)).exists():
+            return DeliveryRun(str(claim.assignment_id), "claim_lost")
+        retry_delivery(assignment, open_attempt(assignment), AttemptOutcome.LIMIT_EXCEEDED, StatusReason.OFFER_LIMIT,
+                       f"Steam refused the offer: too many trade offers are pending ({exc})", now=now, actor=actor,
+                       source=source, at_least=getattr(exc, "retry_after", None))
+        status = assignment.status_reason
+    return DeliveryRun(str(claim.assignment_id), status or StatusReason.OFFER_LIMIT, details={"error": exc.code})
 
 
 def _renew_lease(claim: Claim) -> bool:
@@ -398,10 +402,22 @@ def _record_offer(claim: Claim, offer_id: str, offer: TradeOffer | None, *, adop
 
     if offer is not None and offer.state != OfferState.NEEDS_CONFIRMATION:
         # An adopted offer may have moved on already (accepted, declined...).
-        apply_offer_state(assignment_id=claim.assignment_id, offer=offer, actor=actor, source=source)
-    elif needs_confirmation:
+        try:
+            apply_offer_state(assignment_id=claim.assignment_id, offer=offer, actor=actor, source=source)
+        except SteamError as exc:  # recorded and followed: the poller settles it
+            logger.warning("adopted offer %s of %s not settled yet: %s", offer_id, claim.assignment_id, exc)
+    elif needs_confirmation and not _others_await_confirmation(claim.assignment_id):
         confirm_offer(claim.assignment_id, offer_id, actor=actor, source=source)
     return DeliveryRun(str(claim.assignment_id), "adopted" if adopted else "sent", offer_id=offer_id)
+
+
+def _others_await_confirmation(assignment_id) -> bool:
+    # Confirmations are rate limited per bot: while other offers wait for one, this
+    # one joins them in the poller's next batch instead of queueing a round of its own.
+    return Assignment.objects.filter(
+        status=AssignmentStatus.PROCESSING, status_reason=StatusReason.AWAITING_CONFIRMATION,
+        delivery_trade_offer_id__isnull=False,
+    ).exclude(id=assignment_id).exists()
 
 
 def _send_failed_softly(claim: Claim, exc: SteamError, reason: str, outcome: str, *, actor: str,

@@ -86,7 +86,7 @@ def test_a_delivery_of_system_a_goes_to_a_url_and_b_cannot_break_it(sandbox, api
                   format="json").json()
 
     assert delivery_run(assignment_id=a["id"]).outcome == "sent"
-    assert delivery_run(assignment_id=b["id"]).outcome == "steam_rejected"  # B's stale token: Steam says (15)
+    assert delivery_run(assignment_id=b["id"]).outcome == "trade_url_invalid"  # B's stale token: Steam refuses it
     [offer] = sandbox.offers(partner=steam_id)
     assert offer["itemsToGive"][0]["assetid"] == str(a_item.steam_asset_id)
     assert Assignment.objects.get(id=a["id"]).status == "processing"

@@ -332,14 +332,14 @@ def test_steam_refusing_the_user_fails_the_delivery_and_frees_the_items(sandbox)
     assert [a.outcome for a in attempts(assignment)] == [AttemptOutcome.REJECTED]
 
 
-def test_bot_that_must_acknowledge_trade_protection_does_so_and_sends(sandbox, settings):
-    settings.DELIVERY_RETRY_BASE_SECONDS = 1
+def test_bot_that_must_acknowledge_trade_protection_sends_at_the_first_attempt(sandbox):
+    # Behaviour change: the gateway acknowledges CS2 trade protection itself (before
+    # the first send, and again after a refusal); delivery no longer needs a second
+    # attempt, nor recognises any text of Steam's for it.
     sandbox.set_config(requireTradeAcknowledgement=True)
     remote, user = steam_user(sandbox, "ignore")
     assignment = assign(user, stock(sandbox))
 
-    assert delivery_run(assignment_id=assignment.id).outcome == "steam_unavailable"
-    assert reload(assignment).status == "processing"
-
-    wait_for(lambda: delivery_run(assignment_id=assignment.id).outcome == "sent", what="the next attempt")
+    assert delivery_run(assignment_id=assignment.id).outcome == "sent"
+    assert [a.number for a in attempts(assignment)] == [1]
     assert len(our_offers(sandbox, remote)) == 1

@@ -10,10 +10,11 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from assignments import delivery
 from assignments.delivery import delivery_run
-from assignments.models import AttemptOutcome
+from assignments.models import Assignment, AttemptOutcome
 from astro.steam import get_gateway
 from astro.steam.types import AssetRef
 from tests.assignments.delivery_support import assign, attempts, our_offers, reload, steam_user, stock, wait_for
@@ -58,10 +59,15 @@ def test_takeover_of_a_slow_but_alive_sender_never_sends_a_second_offer(sandbox,
     remote, user = steam_user(sandbox, "ignore")
     assignment = assign(user, stock(sandbox, 2))
     get_gateway().ensure_session()
+    # A first attempt needs no look (issue 11 #9): attempt 1 fails on Steam's side, so
+    # attempt 2 (worker A) must look for an offer of it before it sends.
+    sandbox.set_fault(kind="send_error", eresult=20, count=1)
+    assert delivery_run(assignment_id=assignment.id).outcome == "steam_unavailable"
+    Assignment.objects.filter(id=assignment.id).update(next_attempt_at=timezone.now())
     sandbox.set_fault(kind="latency", ms=3000, pathPrefix="/IEconService/GetTradeOffers/", method="GET", count=1)
 
     worker_a = in_thread(lambda: delivery_run(assignment_id=assignment.id))
-    wait_for(lambda: attempts(assignment) and not sandbox.faults(), what="worker A inside its look")
+    wait_for(lambda: len(attempts(assignment)) == 2 and not sandbox.faults(), what="worker A inside its look")
     # B's send is slow too, so that A's look answers while B is inside its send.
     sandbox.set_fault(kind="latency", ms=3000, pathPrefix="/tradeoffer/new/send", method="POST", count=1)
     run_b = wait_for(lambda: (r := delivery_run(assignment_id=assignment.id)).outcome != "not_due" and r,
@@ -74,7 +80,8 @@ def test_takeover_of_a_slow_but_alive_sender_never_sends_a_second_offer(sandbox,
     assert [o["id"] for o in offers] == [run_b.offer_id], "a second offer was sent for the same items"
     assert reload(assignment).delivery_trade_offer_id == run_b.offer_id
     assert [(a.number, a.outcome, a.trade_offer_id) for a in attempts(assignment)] == [
-        (1, AttemptOutcome.SUPERSEDED, None), (2, AttemptOutcome.OFFER_ACTIVE, run_b.offer_id),
+        (1, AttemptOutcome.STEAM_UNAVAILABLE, None), (2, AttemptOutcome.SUPERSEDED, None),
+        (3, AttemptOutcome.OFFER_ACTIVE, run_b.offer_id),
     ]
 
 

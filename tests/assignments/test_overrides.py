@@ -174,6 +174,24 @@ def test_restore_checks_steam_and_restores_an_item_that_is_there(sandbox):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_restore_clears_the_offer_id_of_an_offer_that_is_over(sandbox):
+    # Issue 12 #7: a stale offer id would make a later by-hand trade of the item look
+    # like one of our deliveries to the sync (info, not a missing-item discrepancy).
+    remote, user = steam_user(sandbox, "ignore")
+    free, held = stock(sandbox, 2)
+    assignment = assign(user, [held])
+    Item.objects.filter(id=free.id).update(status="removed", delivery_trade_offer_id="6100000001")
+    Item.objects.filter(id=held.id).update(status="missing", delivery_trade_offer_id="6100000002")
+
+    item_restore_after_check(item_id=free.id, actor="olga", reason="Steam shows it again")
+    item_restore_after_check(item_id=held.id, actor="olga", reason="Steam shows it again")
+
+    back = {i.id: (i.status, i.delivery_trade_offer_id) for i in Item.objects.filter(id__in=[free.id, held.id])}
+    assert back == {free.id: ("available", None), held.id: ("reserved", None)}
+    assert Assignment.objects.get(id=assignment.id).status == "pending"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_restore_refuses_when_steam_does_not_show_the_item(sandbox):
     [item] = stock(sandbox, 1)
     sandbox.remove_assets([item.steam_asset_id])

@@ -35,7 +35,7 @@ def test_a_systems_url_resumes_only_its_assignments_and_the_operators_only_those
     assert delivery_sweep() == 2  # a's and b's, not c's: c has no URL at all
 
     assert delivery_run(assignment_id=first.id).outcome == "sent"
-    assert delivery_run(assignment_id=second.id).outcome == "steam_rejected"  # b's own, stale token
+    assert delivery_run(assignment_id=second.id).outcome == "trade_url_invalid"  # b's own, stale token
     assert delivery_run(assignment_id=third.id).outcome == "not_due"
 
     user_set_trade_url(steam_id=user.steam_id, trade_url=remote["tradeUrl"], actor="ops", source="admin")
