@@ -12,7 +12,7 @@ from django.utils import timezone
 from assignments.models import Assignment, AssignmentItem
 from astro.integrations.models import ExternalSystem
 from audit.models import SystemEvent
-from items.models import Item, SteamUser
+from items.models import Item, SteamUser, UserTradeUrl
 from tests.api.conftest import OTHER_USER, TRADE_URL, USER, assert_error, assignment_body
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,8 @@ def test_trade_url_is_validated_and_stored_on_the_user(api, make_items):
     items = make_items(1)
     response = api.post("/api/assignments", assignment_body([items[0].id], tradeUrl=TRADE_URL), format="json")
     assert response.status_code == 201
-    assert SteamUser.objects.get(steam_id=USER).trade_url == TRADE_URL
+    # Stored as this system's URL for the user (issue 12 #1), not on the user row.
+    assert UserTradeUrl.objects.get(user_id=USER, external_system=api.system.slug).trade_url == TRADE_URL
     assert SystemEvent.objects.filter(event_type="user.trade_url_set", user_id=USER).count() == 1
 
 

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from audit.models import SystemEvent
-from items.models import SteamUser
+from items.models import SteamUser, UserTradeUrl
 from sync.models import InventorySyncLog
 from tests.api.conftest import OTHER_USER, TRADE_URL, USER, assert_error, assignment_body
 
@@ -59,7 +59,8 @@ def test_put_user_sets_a_validated_trade_url(api):
     response = api.put(f"/api/users/{USER}", {"tradeUrl": TRADE_URL}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["tradeUrl"] == TRADE_URL and response.json()["steamId"] == str(USER)
-    assert SteamUser.objects.get(steam_id=USER).trade_url == TRADE_URL
+    # Stored as this system's URL for the user (issue 12 #1), not on the user row.
+    assert UserTradeUrl.objects.get(user_id=USER, external_system=api.system.slug).trade_url == TRADE_URL
     assert SystemEvent.objects.filter(event_type="user.created", user_id=USER).count() == 1
     event = SystemEvent.objects.get(event_type="user.trade_url_set", user_id=USER)
     assert "AbCd1234" not in str(event.event_data)  # the token stays out of the audit trail
