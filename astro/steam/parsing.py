@@ -71,7 +71,9 @@ def parse_trade_url(url: str) -> TradeUrl:
     query = parse_qs(parts.query)
     partner = query.get("partner", [""])
     token = query.get("token", [""])
-    if len(partner) != 1 or not partner[0].isdigit() or len(token) != 1 or not _TOKEN.match(token[0]):
+    # isascii: str.isdigit() also accepts digits like "²", which int() refuses.
+    if (len(partner) != 1 or not (partner[0].isascii() and partner[0].isdigit()) or len(token) != 1
+            or not _TOKEN.match(token[0])):
         raise SteamPermanentError("the trade URL needs one numeric partner and one token", code="invalid_trade_url")
     account_id = int(partner[0])
     if not 0 < account_id < 2**32:

@@ -397,6 +397,8 @@ def test_trade_url_parsing():
         "https://steamcommunity.com/tradeoffer/new/?partner=1&token=a%20b",
         "https://steamcommunity.com/id/someone/tradeoffers/?partner=1&token=abc",
         "https://steamcommunity.com/tradeoffer/new/?partner=0&token=abc",
+        # A Unicode digit: str.isdigit() accepts it, int() does not (issue 12 #15).
+        "https://steamcommunity.com/tradeoffer/new/?partner=%C2%B2&token=abc",
     ],
 )
 def test_bad_trade_urls_are_permanent_errors(bad):
