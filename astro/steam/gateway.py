@@ -41,6 +41,7 @@ from astro.steam import confirmations, inventory, parsing, store
 from astro.steam.answers import check, check_recorded, json_body, nothing_was_sent, request, transport_error
 from astro.steam.errors import (
     ERESULT_ACCESS_DENIED,
+    ERESULT_INVALID_PARAM,
     ERESULT_NO_MATCH,
     SteamAmbiguousError,
     SteamAuthError,
@@ -470,31 +471,21 @@ class SteampyGateway:
             self._acknowledged.add(steam_id)
 
     def get_trade_hold_days(self, *, trade_url: str) -> int:
-        """Days Steam would hold a trade with this partner (steampy get_escrow_duration)."""
+        """Days Steam would hold a trade with this partner: IEconService/GetTradeHoldDurations
+        with the partner's trade URL token (`their_escrow`; 0 with a mobile authenticator)."""
         url = parsing.parse_trade_url(trade_url)
-        canonical = f"{SteamUrl.COMMUNITY_URL}/tradeoffer/new/?partner={url.account_id}&token={url.token}"
+        what = "trade hold days"
 
         def fetch(client: AstroSteamClient) -> int:
-            what = "trade hold days"
-            client.recorder.reset()
-            try:
-                return int(client.get_escrow_duration(canonical))
-            except requests.RequestException as exc:
-                raise transport_error(exc, what) from None
-            except ValueError:
-                pass  # steampy's text_between found no g_daysMyEscrow
-            recorded = client.recorder.last
-            check_recorded(recorded, what, forbidden_means_expired=True)
-            page = recorded.text if recorded else ""
-            if parsing.is_logged_out_page(page):
-                raise SteamSessionExpired(f"{what}: Steam showed the logged-out page")
-            message = parsing.page_error_message(page)
-            if message:
-                # e.g. "This Trade URL is no longer valid for sending a trade offer to X."
-                raise classify_eresult(eresult_from_text(message), f"{what}: {message}")
-            raise SteamTransientError(f"{what}: the trade page has no escrow days")
+            payload = self._api_get(
+                client, "IEconService", "GetTradeHoldDurations", "v1",
+                {"steamid_target": str(url.steam_id), "trade_offer_access_token": url.token}, what=what,
+                # AccessDenied / InvalidParam with an empty answer: the token or partner is wrong.
+                none_on_eresult=frozenset({ERESULT_ACCESS_DENIED, ERESULT_INVALID_PARAM}),
+            )
+            return parsing.parse_trade_hold_days(payload)
 
-        return self._read("trade hold days", fetch)
+        return self._read(what, fetch)
 
     # ============================================================ profiles
     def get_player_summaries(self, steam_ids: list[int]) -> list[PlayerSummary]:

@@ -352,6 +352,22 @@ def parse_trade_history(payload: Any) -> TradeHistoryPage:
 
 
 # --------------------------------------------------------------------- players
+def parse_trade_hold_days(payload: Any) -> int:
+    """Whole days of `their_escrow` in an IEconService/GetTradeHoldDurations answer.
+
+    Steam answers `{"response": {}}` when the trade URL's token is missing or no longer
+    the partner's: that says nothing about a hold, and the URL is what is wrong.
+    """
+    inner = payload.get("response") if isinstance(payload, dict) else None
+    theirs = inner.get("their_escrow") if isinstance(inner, dict) else None
+    if not isinstance(theirs, dict):
+        raise SteamPermanentError("Steam does not accept the trade URL's token (no hold durations)",
+                                  code="invalid_trade_url")
+    seconds = _int(theirs.get("escrow_end_duration_seconds", 0), "escrow_end_duration_seconds")
+    # A hold is counted in whole days; any part of a day is a day the items are held.
+    return -(-seconds // 86400)
+
+
 def parse_player_summaries(payload: Any) -> list[PlayerSummary]:
     """ISteamUser/GetPlayerSummaries/v0002. Unknown ids are simply absent."""
     response = payload.get("response") if isinstance(payload, dict) else None

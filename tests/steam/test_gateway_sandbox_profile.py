@@ -30,7 +30,7 @@ def test_every_community_request_of_the_gateway_passes_the_filter(sandbox):
     sent = gateway.send_offer(trade_url=user["tradeUrl"], assets=[AssetRef(730, 2, int(asset["assetid"]))],
                               message="astro:profile")  # steampy's make_offer_with_url
     assert gateway.confirm_offers([sent.offer_id]) == {sent.offer_id}
-    assert gateway.get_trade_hold_days(trade_url=user["tradeUrl"]) == 0  # steampy's page scrape
+    assert gateway.get_trade_hold_days(trade_url=user["tradeUrl"]) == 0  # IEconService/GetTradeHoldDurations
     gateway.cancel_offer(sent.offer_id)  # steampy's cancel
     gateway.acknowledge_trade_protection()
 
