@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from sync import services
 from sync.errors import SyncBusy
@@ -17,7 +18,8 @@ BUSY_RETRY_SECONDS = 10
 BUSY_MAX_RETRIES = 30
 
 
-@shared_task(bind=True, name="sync.tasks.sync_inventory_task", max_retries=BUSY_MAX_RETRIES, ignore_result=True)
+@shared_task(bind=True, name="sync.tasks.sync_inventory_task", max_retries=BUSY_MAX_RETRIES, ignore_result=True,
+             time_limit=settings.SYNC_TASK_TIME_LIMIT_SECONDS, soft_time_limit=settings.SYNC_TASK_TIME_LIMIT_SECONDS - 60)
 def sync_inventory_task(self, sync_log_id: str | None = None, trigger: str = "schedule", actor: str = "system"):
     """Run one inventory sync.
 

@@ -318,6 +318,10 @@ if DELIVERY_STUCK_AFTER_SECONDS < CELERY_TASK_TIME_LIMIT:
 
 # ---------------------------------------------------------------------- sync
 SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 300, minimum=30)
+# A sync reads every page at Steam's pace (STEAM_INVENTORY_PACING_SECONDS apart): a
+# 100,000-item inventory alone is 100 pages, over 400 s. Its task gets this long, not
+# the 5 minutes of CELERY_TASK_TIME_LIMIT (its soft limit a minute earlier).
+SYNC_TASK_TIME_LIMIT_SECONDS = env_int("SYNC_TASK_TIME_LIMIT_SECONDS", 1800, minimum=120)
 SYNC_MAX_REMOVALS_ABSOLUTE = env_int("SYNC_MAX_REMOVALS_ABSOLUTE", 50, minimum=0)
 SYNC_MAX_REMOVALS_PERCENT = env_decimal("SYNC_MAX_REMOVALS_PERCENT", "10")
 MARKET_PRICE_MAX_AGE_SECONDS = env_int("MARKET_PRICE_MAX_AGE_SECONDS", 6 * 3600, minimum=60)

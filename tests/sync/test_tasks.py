@@ -36,3 +36,9 @@ def test_a_request_that_waited_too_long_is_skipped():
     queued.refresh_from_db()
     assert queued.sync_status == "skipped"
     assert services.sync_skip_queued(sync_log_id=queued.id, actor="system", reason="again") is None
+
+
+def test_the_sync_task_may_run_as_long_as_a_paced_read_takes(settings):
+    # 100 pages 4 s apart is over 400 s: far past the 300 s every other task gets.
+    assert sync_inventory_task.time_limit == settings.SYNC_TASK_TIME_LIMIT_SECONDS == 1800
+    assert sync_inventory_task.soft_time_limit == 1740 > 100 * 4  # 100 pages at the default pacing
