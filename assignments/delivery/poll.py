@@ -56,6 +56,8 @@ from assignments.delivery.transitions import (
     apply_offer_state,
     cancel_stray_offer,
     confirm_offers,
+    confirmation_round_due,
+    forget_confirmation_round,
     offer_age_exceeded,
     revert,
 )
@@ -69,7 +71,6 @@ logger = logging.getLogger(__name__)
 POLL_LOCK_KEY = "delivery:poll-lock"
 _TICK_KEY = "delivery:poll-tick:{bot}"
 _FULL_KEY = "delivery:full-refresh:{bot}"
-_CONFIRM_KEY = "delivery:confirm-round:{bot}"
 # Delivered trades read again per pass, oldest check first.
 REVERT_CHECK_BATCH = 20
 
@@ -112,10 +113,12 @@ def _poll(*, actor: str, source: str, listing: bool | None) -> dict:
     def count(outcome: str) -> None:
         counts[outcome] = counts.get(outcome, 0) + 1
 
+    # The last column: since when the offer has waited for the user (its confirmation
+    # was the last change of an assignment awaiting acceptance).
     followed = list(
         Assignment.objects.filter(status=AssignmentStatus.PROCESSING, delivery_trade_offer_id__isnull=False)
         .order_by("-assignment_priority", "created_at")
-        .values_list("id", "delivery_trade_offer_id", "status_reason", "last_delivery_attempt_at")
+        .values_list("id", "delivery_trade_offer_id", "status_reason", "updated_at")
     )
     outstanding = bool(followed) or Assignment.objects.filter(status=AssignmentStatus.PROCESSING).exists()
     revert_due = _revert_due(now).exists()
@@ -182,7 +185,7 @@ def _poll(*, actor: str, source: str, listing: bool | None) -> dict:
     # read or not, at most one round per confirmation pacing interval.
     to_confirm += [(a, o) for a, o, reason, _ in followed
                    if reason == StatusReason.AWAITING_CONFIRMATION and (a, o) not in to_confirm]
-    if to_confirm and _confirm_round_due(bot, now):
+    if to_confirm and confirmation_round_due(gateway):
         counts["confirmed"] = len(confirm_offers(to_confirm, actor=actor, source=source))
     if listing:
         for offer_id, assignment_id in watched.items():
@@ -201,7 +204,8 @@ def _poll(*, actor: str, source: str, listing: bool | None) -> dict:
 
 def forget_cadence(bot: int) -> None:
     """Drop the poll's per-bot timing (last wake, full refresh, confirmation round)."""
-    cache.delete_many([_TICK_KEY.format(bot=bot), _FULL_KEY.format(bot=bot), _CONFIRM_KEY.format(bot=bot)])
+    cache.delete_many([_TICK_KEY.format(bot=bot), _FULL_KEY.format(bot=bot)])
+    forget_confirmation_round(bot)
 
 
 def _listing_due(bot: int, now: datetime, *, outstanding: bool) -> tuple[bool, bool]:
@@ -220,8 +224,8 @@ def _full_refresh_due(bot: int, now: datetime) -> bool:
 
 
 def _read_due(sent_at: datetime | None, now: datetime, elapsed: float | None) -> bool:
-    """Whether this wake reads an offer sent at `sent_at` on its own: at ages of about
-    1, 2, 4, 8 ... wake intervals, up to DELIVERY_OFFER_READ_WINDOW_SECONDS."""
+    """Whether this wake reads on its own an offer waiting for the user since `sent_at`:
+    at about 1, 2, 4, 8 ... wake intervals, up to DELIVERY_OFFER_READ_WINDOW_SECONDS."""
     if sent_at is None:
         return False
     age = (now - sent_at).total_seconds()
@@ -236,18 +240,6 @@ def _read_due(sent_at: datetime | None, now: datetime, elapsed: float | None) ->
             return True
         mark *= 2
     return False
-
-
-def _confirm_round_due(bot: int, now: datetime) -> bool:
-    # The gateway paces confirmation rounds per bot (and waits for its slot); a poll
-    # must not sit in that wait at every wake, so it asks only when a slot is free.
-    spacing = getattr(settings, "STEAM_CONFIRMATION_PACING_SECONDS", 0)
-    key = _CONFIRM_KEY.format(bot=bot)
-    last = cache.get(key)
-    if isinstance(last, (int, float)) and now.timestamp() - last < spacing:
-        return False
-    cache.set(key, now.timestamp(), timeout=max(spacing * 2, 60))
-    return True
 
 
 def offer_not_found(assignment_id, offer_id: str, *, actor: str, source: str) -> str:

@@ -45,6 +45,7 @@ from assignments.delivery.transitions import (
     apply_offer_state,
     cancel_stray_offer,
     confirm_offer,
+    confirmation_round_due,
     fail_delivery,
     retry_delivery,
 )
@@ -406,17 +407,29 @@ def _record_offer(claim: Claim, offer_id: str, offer: TradeOffer | None, *, adop
             apply_offer_state(assignment_id=claim.assignment_id, offer=offer, actor=actor, source=source)
         except SteamError as exc:  # recorded and followed: the poller settles it
             logger.warning("adopted offer %s of %s not settled yet: %s", offer_id, claim.assignment_id, exc)
-    elif needs_confirmation and not _others_await_confirmation(claim.assignment_id):
+    elif needs_confirmation and _confirm_alone(claim.assignment_id):
         confirm_offer(claim.assignment_id, offer_id, actor=actor, source=source)
     return DeliveryRun(str(claim.assignment_id), "adopted" if adopted else "sent", offer_id=offer_id)
 
 
-def _others_await_confirmation(assignment_id) -> bool:
-    # Confirmations are rate limited per bot: while other offers wait for one, this
-    # one joins them in the poller's next batch instead of queueing a round of its own.
-    return Assignment.objects.filter(
-        status=AssignmentStatus.PROCESSING, status_reason=StatusReason.AWAITING_CONFIRMATION,
-        delivery_trade_offer_id__isnull=False,
+def _confirm_alone(assignment_id) -> bool:
+    """Whether this offer is confirmed right away, in a round of its own.
+
+    Confirmation rounds are rate limited per bot (STEAM_CONFIRMATION_PACING_SECONDS).
+    When other offers wait for a confirmation, are being sent, or are about to be
+    (a burst), or when a round now would have to wait for its slot, this one joins
+    the poller's next batch instead: one round for all of them, and no worker
+    sitting in the wait."""
+    if not confirmation_round_due(get_gateway()):
+        return False
+    now = timezone.now()
+    return not Assignment.objects.filter(
+        Q(status=AssignmentStatus.PROCESSING, status_reason=StatusReason.AWAITING_CONFIRMATION,
+          delivery_trade_offer_id__isnull=False)
+        | Q(status=AssignmentStatus.PROCESSING, status_reason=StatusReason.SENDING,
+            delivery_trade_offer_id__isnull=True)
+        | (Q(status=AssignmentStatus.PENDING, status_reason__isnull=True)
+           & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))),
     ).exclude(id=assignment_id).exists()
 
 

@@ -9,9 +9,11 @@ state-9 offer, cancelling one of ours) happen outside any transaction.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -446,6 +448,26 @@ def cancel_and_settle(assignment: Assignment, offer_id: str, why: str, *, actor:
     return apply_offer_state(assignment_id=assignment.id, offer=offer, actor=actor, source=source)
 
 
+_CONFIRM_ROUND_KEY = "delivery:confirm-round:{bot}"
+
+
+def confirmation_round_started(gateway) -> None:
+    cache.set(_CONFIRM_ROUND_KEY.format(bot=gateway.bot_steam_id), time.time(), timeout=3600)
+
+
+def confirmation_round_due(gateway) -> bool:
+    """Whether a confirmation round now would not wait: the gateway paces rounds per
+    bot (STEAM_CONFIRMATION_PACING_SECONDS) and sleeps until its slot; the poller
+    asks only when a slot is free instead of sitting in that wait at every wake."""
+    last = cache.get(_CONFIRM_ROUND_KEY.format(bot=gateway.bot_steam_id))
+    spacing = getattr(settings, "STEAM_CONFIRMATION_PACING_SECONDS", 0)
+    return not isinstance(last, (int, float)) or time.time() - last >= spacing
+
+
+def forget_confirmation_round(bot: int) -> None:
+    cache.delete(_CONFIRM_ROUND_KEY.format(bot=bot))
+
+
 def confirm_offer(assignment_id, offer_id: str, *, actor: str, source: str) -> bool:
     """Mobile-confirm one offer of ours (state 9 -> 2); see `confirm_offers`."""
     return offer_id in confirm_offers([(assignment_id, offer_id)], actor=actor, source=source)
@@ -461,6 +483,7 @@ def confirm_offers(pending, *, actor: str, source: str) -> set[str]:
     if not pending:
         return set()
     gateway = get_gateway()
+    confirmation_round_started(gateway)
     confirmed, failure = set(), None
     try:
         if hasattr(gateway, "confirm_offers"):
