@@ -197,7 +197,9 @@ class AssignmentAdmin(OperationsAdminMixin, FastChangeListMixin, ReadOnlyAdmin):
                     + (" The external system sets the user's trade URL through the API; delivery starts then."
                        if obj.status_reason in WAITING_FOR_URL else "")}
         if obj.status == AssignmentStatus.DELIVERED:
-            return {"level": "ok", "text": "Delivered: the user accepted the offer."}
+            return {"level": "ok", "text": "Delivered: the user accepted the offer and Steam's trade completed. "
+                    "Steam may still revert it within 7 days (CS2 trade protection); Astro checks and would "
+                    "mark it failed (reverted)."}
         return {"level": "info", "text": "Cancelled: its items went back to the pool."}
 
     def get_search_results(self, request, queryset, search_term):
