@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from assignments.delivery.poll import offer_not_found
+from assignments.delivery.poll import check_delivered_trade, offer_not_found
 from assignments.delivery.records import (
     CANCEL_ASSIGNMENT,
     CANCEL_RESEND,
@@ -276,7 +276,15 @@ def delivery_check_now(*, assignment_id, actor: str, source: str = "admin") -> A
             or not assignment.delivery_trade_offer_id):
         raise DeliveryRefused("The assignment has no trade offer out to check.", code="no_offer")
     try:
-        offer = get_gateway().get_offer(assignment.delivery_trade_offer_id)
+        gateway = get_gateway()
+        accepted = DeliveryAttempt.objects.filter(
+            assignment=assignment, trade_offer_id=assignment.delivery_trade_offer_id, outcome=AttemptOutcome.ACCEPTED
+        ).first()
+        if assignment.status == AssignmentStatus.DELIVERED and accepted is not None:
+            # The offer may still say accepted after a revert: the trade says what happened.
+            check_delivered_trade(gateway, accepted, actor=actor, source=source)
+            return load_assignment(assignment.id)
+        offer = gateway.get_offer(assignment.delivery_trade_offer_id)
         if offer is None:
             offer_not_found(assignment.id, assignment.delivery_trade_offer_id, actor=actor, source=source)
         else:

@@ -303,22 +303,31 @@ def _check_reverts(gateway, now: datetime, *, actor: str, source: str) -> dict:
     counts = {"revert_checked": 0}
     for attempt in list(_revert_due(now).select_related("assignment")[:REVERT_CHECK_BATCH]):
         try:
-            trade_id = attempt.trade_id
-            if not trade_id:  # delivered before trade ids were kept
-                offer = gateway.get_offer(attempt.trade_offer_id)
-                trade_id = offer.trade_id if offer is not None else None
-            check = read_trade(gateway, trade_id)
+            outcome = check_delivered_trade(gateway, attempt, actor=actor, source=source)
         except SteamError as exc:
             logger.warning("revert check of %s failed: %s", attempt.assignment_id, exc)
             break
         counts["revert_checked"] += 1
-        with transaction.atomic():
-            assignment = lock_assignment(attempt.assignment_id)
-            DeliveryAttempt.objects.filter(pk=attempt.pk).update(trade_id=trade_id, trade_checked_at=now)
-            if (check.outcome == TradeOutcome.REVERTED and assignment is not None
-                    and assignment.status == AssignmentStatus.DELIVERED
-                    and assignment.delivery_trade_offer_id == attempt.trade_offer_id):
-                revert(assignment, attempt, attempt.trade_offer_id, check, now=timezone.now(), actor=actor,
-                       source=source)
-                counts["reverted"] = counts.get("reverted", 0) + 1
+        if outcome == "reverted":
+            counts["reverted"] = counts.get("reverted", 0) + 1
     return counts
+
+
+def check_delivered_trade(gateway, attempt: DeliveryAttempt, *, actor: str, source: str) -> str:
+    """Read the trade of a delivered attempt again; a rolled-back one reverts the
+    delivery. Returns "reverted" or "unchanged". SteamError propagates."""
+    trade_id = attempt.trade_id
+    if not trade_id:  # delivered before trade ids were kept
+        offer = gateway.get_offer(attempt.trade_offer_id)
+        trade_id = offer.trade_id if offer is not None else None
+    check = read_trade(gateway, trade_id)
+    now = timezone.now()
+    with transaction.atomic():
+        assignment = lock_assignment(attempt.assignment_id)
+        DeliveryAttempt.objects.filter(pk=attempt.pk).update(trade_id=trade_id, trade_checked_at=now)
+        if (check.outcome == TradeOutcome.REVERTED and assignment is not None
+                and assignment.status == AssignmentStatus.DELIVERED
+                and assignment.delivery_trade_offer_id == attempt.trade_offer_id):
+            revert(assignment, attempt, attempt.trade_offer_id, check, now=now, actor=actor, source=source)
+            return "reverted"
+    return "unchanged"

@@ -145,3 +145,18 @@ def test_delivered_trades_are_read_again_only_when_their_check_is_due(sandbox, s
     statuses = lambda c: c["endpoints"].get("GetTradeStatus", {}).get("count", 0)  # noqa: E731
     assert statuses(after) == statuses(before)
     assert attempts(assignment)[0].trade_checked_at == checked
+
+
+def test_check_now_on_a_delivered_assignment_reads_its_trade(sandbox):
+    from assignments.delivery import delivery_check_now
+
+    sandbox.set_config(revertOfferState=3, revertTouchesTimeUpdated=False)
+    remote, items, assignment, offer_id = accepted(sandbox, tradeOutcome="revert", revertAfterSeconds=3600)
+    delivery_poll()
+    assert reload(assignment).status == "delivered"
+    sandbox.advance_clock(3700)
+    assert sandbox.offer(offer_id)["state"] == 3  # the offer still says accepted
+
+    checked = delivery_check_now(assignment_id=assignment.id, actor="olga")
+
+    assert (checked.status, checked.status_reason) == ("failed", "reverted")
