@@ -24,8 +24,12 @@ def pool_from_sandbox(sandbox, count: int) -> list[Item]:
     return list(Item.objects.filter(steam_asset_id__in=[int(a["assetid"]) for a in assets]))
 
 
-def test_assignment_is_delivered_by_the_worker_and_the_sync_sees_the_items_gone(sandbox, celery_worker_factory):
-    celery_worker_factory()
+def test_assignment_is_delivered_by_the_worker_and_the_sync_sees_the_items_gone(sandbox, celery_worker_factory,
+                                                                               settings):
+    # The one e2e test on the production defaults: the test settings' pacing of Steam
+    # calls (none) is put back to the defaults for the worker, and every DELIVERY_*
+    # setting is the default.
+    celery_worker_factory(STEAM_CONFIRMATION_PACING_SECONDS="10", STEAM_INVENTORY_PACING_SECONDS="4")
     items = pool_from_sandbox(sandbox, 2)
     remote = sandbox.create_user("accept")
 
@@ -41,7 +45,7 @@ def test_assignment_is_delivered_by_the_worker_and_the_sync_sees_the_items_gone(
         poll_offers_task.delay()  # what beat does every DELIVERY_POLL_INTERVAL_SECONDS
         return reload(assignment).status == "delivered"
 
-    wait_for(delivered, interval=1.0, what="the poll to see the accept")
+    wait_for(delivered, interval=settings.DELIVERY_POLL_INTERVAL_SECONDS, what="the poll to see the accept")
     trade_sync = wait_for(
         lambda: InventorySyncLog.objects.filter(trigger="trade", sync_status="success").first(),
         what="the sync queued by the accepted trade",
