@@ -296,7 +296,7 @@ DELIVERY_POLL_INTERVAL_SECONDS = env_int("DELIVERY_POLL_INTERVAL_SECONDS", 2, mi
 DELIVERY_LISTING_ACTIVE_SECONDS = env_int("DELIVERY_LISTING_ACTIVE_SECONDS", 10, minimum=1)
 # and this often when nothing is (stray offers of ours are still found and cancelled);
 DELIVERY_LISTING_IDLE_SECONDS = env_int("DELIVERY_LISTING_IDLE_SECONDS", 60, minimum=1)
-# a listing reaching back over the whole revert window this often (Steam backdates changes).
+# a listing reaching back over the whole time since the previous one this often (Steam backdates changes).
 DELIVERY_FULL_REFRESH_SECONDS = env_int("DELIVERY_FULL_REFRESH_SECONDS", 300, minimum=10)
 DELIVERY_OFFER_READ_WINDOW_SECONDS = env_int("DELIVERY_OFFER_READ_WINDOW_SECONDS", 32, minimum=0, maximum=3600)
 # Each delivered trade is read again (GetTradeStatus) this often while it can still be reverted.
