@@ -8,8 +8,9 @@ It adapts to what is out:
   this is how Astro hears of it without listing often;
 - our sent offers are listed (GetTradeOffers, one shared listing per bot) at most
   every DELIVERY_LISTING_ACTIVE_SECONDS while offers or sends are outstanding,
-  every DELIVERY_LISTING_IDLE_SECONDS when nothing is, and reaching back over the
-  whole revert window every DELIVERY_FULL_REFRESH_SECONDS; a followed offer the
+  every DELIVERY_LISTING_IDLE_SECONDS when nothing is, and every
+  DELIVERY_FULL_REFRESH_SECONDS reaching back over the whole time since the
+  previous such refresh, whatever the newest change seen; a followed offer the
   listing leaves out is read directly;
 - offers waiting for a mobile confirmation are confirmed together, in one batch;
 - delivered trades are read again (GetTradeStatus) every
@@ -34,6 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from assignments.delivery.listing import (
+    BACKDATE_SLACK,
     REVERT_WATCH,
     incremental_cutoff,
     is_unknown,
@@ -143,7 +145,13 @@ def _poll(*, actor: str, source: str, listing: bool | None) -> dict:
 
     listed: dict[str, object] = {}
     if listing:
-        cutoff = now - REVERT_WATCH if full else incremental_cutoff(bot, now=now)
+        cutoff = incremental_cutoff(bot, now=now)
+        if full:
+            # Whatever the newest change seen says (a glitch may have moved it on), reach
+            # back over the whole time since the previous full refresh. Further back is
+            # not needed: followed offers the listing leaves out are read one by one, live
+            # offers (strays too) are always listed, and reverts are read from trades.
+            cutoff = min(cutoff, now - timedelta(seconds=settings.DELIVERY_FULL_REFRESH_SECONDS) - 2 * BACKDATE_SLACK)
         listed = {o.offer_id: o for o in sent_offers(gateway, taken_after=now, cutoff=cutoff, bot=bot).offers}
         if full:
             cache.set(_FULL_KEY.format(bot=bot), now.timestamp(), timeout=None)
