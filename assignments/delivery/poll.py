@@ -90,8 +90,16 @@ def delivery_poll(*, actor: str = SYSTEM, source: str = WORKER) -> dict:
 
 def delivery_poll_tick(*, actor: str = SYSTEM, source: str = WORKER) -> dict:
     """What beat runs every DELIVERY_POLL_INTERVAL_SECONDS: read the offers sent moments
-    ago, confirm what waits for it, and do a full pass only when a listing is due."""
-    return _locked(lambda: _poll(actor=actor, source=source, listing=None))
+    ago, confirm what waits for it, and do a full pass only when a listing is due.
+    Steam not answering is logged, not raised: the next wake tries again."""
+    def tick() -> dict:
+        try:
+            return _poll(actor=actor, source=source, listing=None)
+        except SteamError as exc:
+            logger.warning("delivery poll: Steam did not answer (%s); the next wake tries again", exc)
+            return {"steam_unavailable": 1}
+
+    return _locked(tick)
 
 
 def _locked(run) -> dict:

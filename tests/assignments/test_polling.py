@@ -98,3 +98,13 @@ def test_offers_waiting_for_a_confirmation_are_confirmed_in_one_batch(sandbox):
     rounds = after.get("getlist", 0) - before.get("getlist", 0)
     assert 1 <= rounds < 3  # a second round only if Steam refused the first (the gateway acknowledges, retries)
     assert after.get("multiajaxop", 0) - before.get("multiajaxop", 0) == rounds
+
+
+def test_a_wake_while_steam_is_down_logs_and_waits_for_the_next(sandbox, settings):
+    remote, user = steam_user(sandbox, "ignore")
+    assignment = assign(user, stock(sandbox))
+    delivery_run(assignment_id=assignment.id)
+    settings.STEAM_SANDBOX_URL = "http://127.0.0.1:9"  # nothing listens
+
+    assert delivery_poll_tick() == {"steam_unavailable": 1}
+    assert reload(assignment).status == "processing"
