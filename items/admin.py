@@ -21,6 +21,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from astro.core.admin import (
     FastChangeListMixin,
@@ -33,7 +35,7 @@ from astro.core.admin import (
 from astro.core.formatting import game_name, money
 from audit.models import SystemEvent
 from items import overrides
-from items.models import CLAIMED, Item, ItemStatus, ReceivedVia, SteamUser
+from items.models import CLAIMED, Item, ItemStatus, ReceivedVia, SteamUser, UserTradeUrl
 
 HISTORY_ROWS = 50
 OVERRIDES = "items.run_overrides"
@@ -285,19 +287,40 @@ class SteamUserAdmin(FastChangeListMixin, ReadOnlyAdmin):
     def has_trade_url(self, obj):
         return bool(obj.trade_url)
 
+    URL_FIELDS = ("trade_url", "trade_url_masked", "system_trade_urls", "system_trade_urls_masked")
+
     def get_fields(self, request, obj=None):
-        # The token lets anyone send the user offers: shown in full only to those
-        # allowed (operators), masked for viewers.
-        fields = [f for f in super().get_fields(request, obj) if f not in ("trade_url", "trade_url_masked")]
-        shown = "trade_url" if request.user.has_perm(TRADE_URL_TOKEN_PERMISSION) else "trade_url_masked"
-        return [*fields, shown]
+        # A token lets anyone send the user offers: shown in full only to those allowed
+        # (operators), masked for viewers. `trade_url` is the operator's own URL; each
+        # system's URL is its own (user_trade_urls).
+        fields = [f for f in super().get_fields(request, obj) if f not in self.URL_FIELDS]
+        if request.user.has_perm(TRADE_URL_TOKEN_PERMISSION):
+            return [*fields, "trade_url", "system_trade_urls"]
+        return [*fields, "trade_url_masked", "system_trade_urls_masked"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "trade_url_masked"]
+        return [*super().get_readonly_fields(request, obj), *self.URL_FIELDS[1:]]
 
-    @admin.display(description="trade URL")
+    @admin.display(description="operator's trade URL")
     def trade_url_masked(self, obj):
         return mask_trade_url(obj.trade_url)
+
+    @admin.display(description="systems' trade URLs")
+    def system_trade_urls(self, obj):
+        return self._system_urls(obj, mask=False)
+
+    @admin.display(description="systems' trade URLs")
+    def system_trade_urls_masked(self, obj):
+        return self._system_urls(obj, mask=True)
+
+    @staticmethod
+    def _system_urls(obj, *, mask: bool):
+        rows = UserTradeUrl.objects.filter(user=obj).order_by("external_system").values_list("external_system", "trade_url")
+        if not rows:
+            return "—"
+        return format_html_join(
+            mark_safe("<br>"), "{}: {}", ((system, mask_trade_url(url) if mask else (url or "—")) for system, url in rows)
+        )
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

@@ -7,10 +7,11 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from items.models import SteamUser
+from items.models import SteamUser, UserTradeUrl
 from tests.support.admin import PASSWORD, events_of
 
 TOKEN = "AbCdEf12"
+SHOP_TOKEN = "ShOp9876"
 TRADE_URL = f"https://steamcommunity.com/tradeoffer/new/?partner=40000001&token={TOKEN}"
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +19,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def user_with_trade_url():
-    return SteamUser.objects.create(steam_id=76561197960265728 + 40000001, trade_url=TRADE_URL)
+    user = SteamUser.objects.create(steam_id=76561197960265728 + 40000001, trade_url=TRADE_URL)
+    # A system's own URL for the user (issue 12 #1), with its own token.
+    UserTradeUrl.objects.create(user=user, external_system="web_shop", trade_url=TRADE_URL.replace(TOKEN, SHOP_TOKEN))
+    return user
 
 
 def test_staff_without_the_dashboard_permission_see_the_plain_index(make_staff, client):
@@ -37,9 +41,11 @@ def test_viewers_see_trade_url_tokens_masked_and_operators_in_full(viewer_client
     url = reverse("admin:items_steamuser_change", args=[user_with_trade_url.pk])
     seen_by_viewer = viewer_client.get(url).content.decode()
     assert TOKEN not in seen_by_viewer and "partner=40000001&amp;token=Ab••••••" in seen_by_viewer
+    assert SHOP_TOKEN not in seen_by_viewer and "web_shop: " in seen_by_viewer and "token=Sh••••••" in seen_by_viewer
 
     viewer_client.force_login(operator)
-    assert TOKEN in viewer_client.get(url).content.decode()
+    seen_by_operator = viewer_client.get(url).content.decode()
+    assert TOKEN in seen_by_operator and SHOP_TOKEN in seen_by_operator
 
 
 def _log_in(client, username, password, address):
