@@ -21,7 +21,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def no_cached_session(sandbox):
+    """The reset sandbox knows no session: forget the shared one and this process's gateway
+    (an earlier test's gateway would hold a login the sandbox now answers 401 to)."""
+    import astro.steam
+
     cache.delete(GatewayConfig.from_settings().session_key)
+    astro.steam._gateway = None
 
 
 def test_steam_check_prints_the_inventory_counts(sandbox, no_cached_session):
