@@ -210,12 +210,13 @@ def release_items(assignment: Assignment, *, now, actor: str, source: str, why: 
     """Reserved / offered items of this assignment back to the pool (available, unassigned).
 
     Each gets an `item.released` event saying `why`; its data's `reason` is `code`
-    when given (a stable code), else `why`. Returns the ids released."""
+    when given (a stable code), else `why`. Returns the ids released, in id order, so that
+    an event listing them says the same whichever path released them."""
     ids = only if only is not None else assignment_item_ids(assignment)
     released = list(
         Item.objects.filter(
             id__in=ids, assigned_to_user_id=assignment.user_id, status__in=CLAIMED
-        ).values_list("id", flat=True)
+        ).order_by("id").values_list("id", flat=True)
     )
     Item.objects.filter(id__in=released).update(
         status=ItemStatus.AVAILABLE, assigned_to_user=None, assigned_at=None, delivery_trade_offer_id=None,
