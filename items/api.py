@@ -9,11 +9,10 @@ from rest_framework.response import Response
 
 from astro.core.api.plumbing import ApiView
 from astro.core.api.schema import CURSOR_PARAMETERS, READ_ERRORS, WRITE_ERRORS, errors, filter_parameters
-from astro.core.api.serializers import (
-    STEAM_ID64_EXACT_PATTERN, SteamIdField, StrictInputSerializer, TradeUrlField, paginated,
-)
+from astro.core.api.serializers import SteamIdField, StrictInputSerializer, TradeUrlField, paginated
 from astro.core.api.views import paginate, path_steam_id, path_uuid, query_filters
 from astro.core.errors import NotFound
+from astro.core.steamids import STEAM_ID64_EXACT_PATTERN
 from items.selectors import ItemFilter, item_get, item_list
 from items.services import user_set_trade_url
 from items.trade_urls import user_get_for_system

@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from astro.core.api.query import TEXT_PATTERN, UUID_PATTERN
-from astro.core.steamids import STEAM_ID64_MAX, STEAM_ID64_MIN, is_individual_steam_id
+from astro.core.steamids import STEAM_ID64_EXACT_PATTERN, STEAM_ID64_MAX, STEAM_ID64_MIN, is_individual_steam_id
 
 _UUID = re.compile(UUID_PATTERN)
 
@@ -52,27 +52,6 @@ class StrictInputSchema(OpenApiSerializerExtension):
         return schema
 
 
-def _digits_between(lo: str, hi: str) -> str:
-    """A regex for the decimal numbers lo..hi, both of the same length."""
-    if lo == hi:
-        return lo
-    n = len(lo)
-    if lo == "0" * n and hi == "9" * n:
-        return f"[0-9]{{{n}}}"
-    if n == 1:
-        return f"[{lo}-{hi}]"
-    if lo[0] == hi[0]:
-        return lo[0] + _digits_between(lo[1:], hi[1:])
-    parts = [lo[0] + _digits_between(lo[1:], "9" * (n - 1))]
-    if int(hi[0]) - int(lo[0]) > 1:
-        parts.append(f"[{int(lo[0]) + 1}-{int(hi[0]) - 1}][0-9]{{{n - 1}}}")
-    parts.append(hi[0] + _digits_between("0" * (n - 1), hi[1:]))
-    return "(?:" + "|".join(parts) + ")"
-
-
-# Exactly the steamid64s of individual accounts (STEAM_ID64_MIN..MAX), as the API states
-# and checks them; STEAM_ID64_PATTERN only says "17 digits starting 7656119".
-STEAM_ID64_EXACT_PATTERN = f"^{_digits_between(str(STEAM_ID64_MIN), str(STEAM_ID64_MAX))}$"
 _STEAM_ID64 = re.compile(STEAM_ID64_EXACT_PATTERN)
 STEAM_ID_STRING_SCHEMA = {"type": "string", "pattern": STEAM_ID64_EXACT_PATTERN, "example": "76561198123456789"}
 
