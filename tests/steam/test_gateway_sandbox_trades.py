@@ -54,7 +54,10 @@ def test_received_items_are_attributed_by_their_new_ids(sandbox, gateway):
     assert trade.assets_given == []
     new_ids = {a.new_asset_id for a in trade.assets_received}
     assert new_ids == {int(a["newAssetId"]) for a in deposit["assets"]}
-    assert new_ids == {i.asset_id for i in gateway.fetch_inventory(730, 2).items}
+    # Trade protection is on, as on Steam: received CS2 items arrive in context 16.
+    assert {a.new_context_id for a in trade.assets_received} == {16}
+    assert new_ids == {i.asset_id for i in gateway.fetch_inventory(730, 16).items}
+    assert gateway.fetch_inventory(730, 2).items == []
 
 
 def test_trade_protection_context_16_and_revert_state_12(sandbox, gateway):

@@ -1,6 +1,6 @@
-"""The sandbox's own tests run against Steam as it is: every 2026 behaviour on (the
-session's sandbox starts with some off for the gateway's sake, see
-tests.support.sandbox.GATEWAY_NOT_YET)."""
+"""The sandbox's own tests run against Steam as it is, at Steam's own pace too (the
+session's sandbox shortens the login poll interval, see
+tests.support.sandbox.TEST_PACE)."""
 
 from __future__ import annotations
 

@@ -44,15 +44,10 @@ BROWSER_HEADERS = {
     "Accept-Encoding": "gzip, deflate",
 }
 
-# The session's sandbox starts with these 2026 behaviours of Steam switched off,
-# because Astro's gateway does not handle them yet. The engineer who teaches the
-# gateway one removes its line (and the tests of tests/steam_sandbox run with all
-# of them on, Steam's defaults).
-GATEWAY_NOT_YET = {
-    "tradeProtection": False,  # sync reads context 2 only; received CS2 items would wait 7 days in context 16
-}
-# Steam's pace, shortened for the tests' sake (not a behaviour: the gateway polls at
-# whatever interval the sandbox answers).
+# The session's sandbox runs Steam's 2026 behaviours as Steam does, all on; only
+# Steam's pace is shortened. Tests that need a glitch or a fault switch it on
+# themselves, and the `sandbox` fixture's reset switches it off again. The pace is
+# not a behaviour: the gateway polls at whatever interval the sandbox answers.
 TEST_PACE = {"authPollIntervalSeconds": 0.05}
 
 
@@ -414,7 +409,7 @@ def steam_sandbox(tmp_path_factory):
     from django.conf import settings
 
     bot = bot_from_settings()
-    started_with = [f"--config={key}={json.dumps(value)}" for key, value in {**GATEWAY_NOT_YET, **TEST_PACE}.items()]
+    started_with = [f"--config={key}={json.dumps(value)}" for key, value in TEST_PACE.items()]
     process = start_sandbox(tmp_path_factory.mktemp("steam-sandbox"), bot=bot, args=started_with)
     overrides = {
         "STEAM_SANDBOX_URL": process.url,

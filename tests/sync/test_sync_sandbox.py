@@ -41,7 +41,7 @@ def sync(**kwargs):
     return sync_run(trigger="command", actor="test-suite", **kwargs)
 
 
-@ONE_INVENTORY
+@override_settings(STEAM_INVENTORIES=[(730, 2), (730, 16)])
 def test_first_import_then_a_deposit_is_attributed_to_its_sender(sandbox):
     sandbox.generate_inventory(30, seed=3)
     log = sync()
@@ -55,8 +55,11 @@ def test_first_import_then_a_deposit_is_attributed_to_its_sender(sandbox):
     assert log.items_added_count == 2 and log.discrepancies_found == 0
     new = Item.objects.filter(steam_asset_id__in=[int(a["newAssetId"]) for a in deposit["assets"]])
     assert {(i.received_via, i.received_from_user_id) for i in new} == {("trade", int(user["steamId"]))}
+    # CS2 trade protection (on, as on Steam): received items wait in context 16, untradable.
+    assert {(i.steam_context_id, i.tradable) for i in new} == {(16, False)}
+    assert all(i.tradable_after for i in new)
     assert SteamUser.objects.filter(steam_id=int(user["steamId"])).exists()
-    assert db_assets() == steam_assets(sandbox)
+    assert db_assets() == steam_assets(sandbox) | {int(a) for a in sandbox.asset_ids(contextid=16)}
 
 
 @ONE_INVENTORY
