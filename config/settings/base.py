@@ -204,7 +204,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        # The delivery poll runs every DELIVERY_POLL_INTERVAL_SECONDS; Celery's routine
+        # lines about it would drown the log (warnings and errors still show).
+        "routine_tasks": {"()": "astro.core.logfilters.RoutineTaskFilter", "tasks": ["assignments.poll_offers"]},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["routine_tasks"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # steampy and urllib3 would log request URLs that carry tokens at DEBUG.
