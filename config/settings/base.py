@@ -215,6 +215,9 @@ LOGGING = {
         # steampy and urllib3 would log request URLs that carry tokens at DEBUG.
         "urllib3": {"level": "WARNING"},
         "steampy": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) would print every request warning a
+        # second time, unformatted; its records reach the root handler anyway.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
 

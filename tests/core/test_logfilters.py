@@ -45,3 +45,9 @@ def test_the_polls_routine_lines_are_dropped(record):
 ])
 def test_everything_else_is_kept(record):
     assert console_filter().filter(record) is True
+
+
+def test_a_request_warning_is_logged_once():
+    # Django's default "django" handler would print it again, unformatted.
+    assert logging.getLogger("django").handlers == []
+    assert logging.getLogger("django.request").propagate
