@@ -111,3 +111,15 @@ def test_malformed_values_name_their_variable(name, value, message):
     result = _start({name: value})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_manage_py_names_the_missing_setting_in_a_bare_environment(tmp_path):
+    # Without this, Django swallows the settings error and the command dies with
+    # "Models aren't loaded yet".
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ASTRO_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "DATABASE_URL is required but not set" in result.stderr
+    assert "config.settings.dev" in result.stderr
+    assert "AppRegistryNotReady" not in result.stderr
